@@ -1,0 +1,47 @@
+"""``validate_petition_form``: hands each user turn to ``bot.intake.form.process_turn``."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions._tracker import form_state, returning_from_interruption, today, user_turn
+from bot.intake.form import TurnResult, process_turn
+
+
+def result_events(result: TurnResult) -> list[EventType]:
+    events: list[EventType] = [SlotSet(slot, value) for slot, value in result.updates.items()]
+    events += [
+        SlotSet("form_failures", result.failures),
+        SlotSet("suggested_category", result.suggested_category),
+        SlotSet("consent_refusals", float(result.consent_refusals)),
+    ]
+    if result.outcome:
+        events += [SlotSet("form_outcome", result.outcome), SlotSet("requested_slot", None)]
+    else:
+        events.append(SlotSet("requested_slot", result.next_slot))
+    return events
+
+
+def utter(dispatcher: CollectingDispatcher, result: TurnResult) -> None:
+    for reply in result.replies:
+        buttons = [{"title": b.title, "payload": b.payload} for b in reply.buttons]
+        dispatcher.utter_message(text=reply.text, buttons=buttons or None)
+
+
+class ValidatePetitionForm(Action):
+    def name(self) -> str:
+        return "validate_petition_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if returning_from_interruption(tracker):
+            return [SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
+        result = process_turn(form_state(tracker), user_turn(tracker), today())
+        if result.reject:
+            return []  # the form is rejected; a dialogue rule answers, then the form resumes
+        utter(dispatcher, result)
+        return result_events(result)

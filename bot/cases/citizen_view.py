@@ -1,0 +1,47 @@
+"""What a citizen is told about their own cases (plain words, next step and date)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from bot.cases.submission import format_day
+
+CASE_NO_PATTERN = re.compile(r"XF\d{8}-\d{4}", re.IGNORECASE)
+
+# What the status means for the citizen and what comes next.
+STATUS_TEXT: dict[str, str] = {
+    "registered": "已登记，正在审查是否受理",
+    "accepted": "已受理，正在办理",
+    "not_accepted": "不予受理，工作人员已告知您可以走的途径",
+    "transferred": "已转送有权处理的机关，对方会告知您是否受理",
+    "in_progress": "正在办理中",
+    "answered": "已出具处理意见",
+    "closed": "已办结",
+    "review_requested": "已收到您的复查请求",
+    "review_answered": "复查意见已出具",
+    "recheck_requested": "已收到您的复核请求",
+    "recheck_answered": "复核意见已出具",
+}
+
+
+def find_case_no(text: str) -> str | None:
+    match = CASE_NO_PATTERN.search(text or "")
+    return match.group(0).upper() if match else None
+
+
+def status_line(case: Any) -> str:
+    status = str(getattr(case.status, "value", case.status))
+    line = f"{case.case_no}：{STATUS_TEXT.get(status, status)}"
+    if case.due_at is not None and status not in ("closed", "answered", "review_answered", "recheck_answered"):
+        line += f"，下一步预计在{format_day(case.due_at)}前完成"
+    return line + "。"
+
+
+def status_message(cases: Iterable[Any]) -> str:
+    items = list(cases)
+    if not items:
+        return "没有查到您用这个账号登记的信访事项。如果您是通过其他渠道反映的，请提供当时拿到的编号。"
+    if len(items) == 1:
+        return "您的信访事项办理情况：\n" + status_line(items[0])
+    return "您登记的信访事项：\n" + "\n".join(status_line(c) for c in items)

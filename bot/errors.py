@@ -1,0 +1,88 @@
+"""One error hierarchy for the product.
+
+Every error carries a stable ``code``, the HTTP status the back-office answers
+with, and a polite Chinese sentence the chat shows the citizen. Edges (chat
+actions, HTTP handlers, channel workers) translate; inner code only raises.
+"""
+from __future__ import annotations
+
+
+class PetitionError(Exception):
+    """Base class of every error the product raises on purpose."""
+
+    code = "error"
+    http_status = 500
+    user_message = "抱歉，系统暂时出了点问题，请您稍后再试。"
+    retryable = False
+
+    def __init__(self, detail: str = "", *, user_message: str | None = None) -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail or self.code
+        if user_message is not None:
+            self.user_message = user_message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "detail": self.detail, "message": self.user_message}
+
+
+class InvalidInput(PetitionError):
+    """Input that does not satisfy a field's format or a request's schema."""
+
+    code = "invalid_input"
+    http_status = 422
+    user_message = "您输入的内容格式不太对，请您再核对一下。"
+
+
+class InvalidField(InvalidInput):
+    """A petition field that failed validation; ``field`` names it."""
+
+    code = "invalid_field"
+
+    def __init__(self, field: str, detail: str = "", *, user_message: str | None = None) -> None:
+        super().__init__(detail or f"invalid {field}", user_message=user_message)
+        self.field = field
+
+
+class NotFound(PetitionError):
+    code = "not_found"
+    http_status = 404
+    user_message = "没有找到您要的记录，请核对编号后再试。"
+
+
+class Unauthorized(PetitionError):
+    code = "unauthorized"
+    http_status = 401
+    user_message = "请先登录。"
+
+
+class Forbidden(PetitionError):
+    code = "forbidden"
+    http_status = 403
+    user_message = "您没有权限进行这个操作。"
+
+
+class Conflict(PetitionError):
+    code = "conflict"
+    http_status = 409
+    user_message = "这条记录刚刚被其他人修改过，请刷新后再试。"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    user_message = "当前状态下不能进行这个操作。"
+
+
+class StorageUnavailable(PetitionError):
+    code = "storage_unavailable"
+    http_status = 503
+    retryable = True
+    user_message = "系统正忙，您的信息已经保留，请稍后再试。"
+
+
+class UpstreamUnavailable(PetitionError):
+    """A service we depend on (Rasa, a chat API) did not answer in time."""
+
+    code = "upstream_unavailable"
+    http_status = 503
+    retryable = True
+    user_message = "系统正忙，请您稍后再试，已填写的内容不会丢失。"

@@ -1,0 +1,208 @@
+"""Content-addressed cache of trained Rasa models.
+
+A model is named after a hash of everything that goes into training (``nlu_data/**``,
+``domain.yml``, ``config.yml`` and the custom NLU components in ``bot/nlu/*.py``), so
+``models/<hash>.tar.gz`` exists exactly when the current training data has been trained.
+``ensure_model()`` trains only when that file is missing; a file lock makes parallel callers
+(``make run`` + a test session, or several pytest workers) train once, and training writes to a
+temporary name that is renamed into place, so a half-written model is never picked up.
+
+CLI::
+
+    python -m bot.training.model_cache               # train if needed, log the path
+    python -m bot.training.model_cache --print-path  # print only the path on stdout (for scripts)
+    python -m bot.training.model_cache --force       # retrain even if the model exists
+    python -m bot.training.model_cache --hash        # print the data hash and exit
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from bot.settings import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+HASH_LENGTH = 12
+LOCK_NAME = ".train.lock"
+
+
+class TrainingError(RuntimeError):
+    """`rasa train` failed or produced no model."""
+
+
+def _training_inputs(root: Path) -> list[Path]:
+    """Every file whose content affects the trained model, sorted by relative path."""
+    files: list[Path] = []
+    nlu = root / "nlu_data"
+    if nlu.is_dir():
+        files.extend(
+            p for p in nlu.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc")
+        )
+    for name in ("domain.yml", "config.yml"):
+        if (root / name).is_file():
+            files.append(root / name)
+    components = root / "bot" / "nlu"
+    if components.is_dir():
+        files.extend(p for p in components.glob("*.py") if p.is_file())
+    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+
+
+def data_hash(root: Path) -> str:
+    """First 12 hex chars of sha256 over (relative path, content) of all training inputs."""
+    root = Path(root)
+    digest = hashlib.sha256()
+    for path in _training_inputs(root):
+        rel = path.relative_to(root).as_posix().encode("utf-8")
+        content = path.read_bytes()
+        # Length-prefix both parts so (path, content) boundaries cannot be shifted.
+        digest.update(len(rel).to_bytes(8, "big") + rel)
+        digest.update(len(content).to_bytes(8, "big") + content)
+    return digest.hexdigest()[:HASH_LENGTH]
+
+
+def default_models_dir(root: Path = PROJECT_ROOT) -> Path:
+    return Path(root) / "models"
+
+
+def model_path(root: Path, models_dir: Path | None = None) -> Path:
+    """Where the model for the current training data lives (whether or not it exists yet)."""
+    models_dir = default_models_dir(root) if models_dir is None else Path(models_dir)
+    return models_dir / f"{data_hash(root)}.tar.gz"
+
+
+def _rasa_executable(root: Path) -> str:
+    """`rasa` of the running interpreter's venv, else <root>/.venv, else PATH."""
+    candidates = [Path(sys.executable).parent / "rasa", Path(root) / ".venv" / "bin" / "rasa"]
+    for cand in candidates:
+        if cand.is_file() and os.access(cand, os.X_OK):
+            return str(cand)
+    found = shutil.which("rasa")
+    if found:
+        return found
+    raise TrainingError("cannot find the `rasa` executable; run `make venv` first")
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        start = time.monotonic()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("another process is training; waiting for %s", path)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            log.info("lock acquired after %.0fs", time.monotonic() - start)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _train_env(root: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    pythonpath = env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(root) + (os.pathsep + pythonpath if pythonpath else "")
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    return env
+
+
+def train(root: Path, models_dir: Path, name: str) -> Path:
+    """Run `rasa train` into ``models_dir/<name>.tar.gz`` via a temporary name. No locking."""
+    root = Path(root)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp_name = f".tmp-{name}-{os.getpid()}"
+    tmp_path = models_dir / f"{tmp_name}.tar.gz"
+    target = models_dir / f"{name}.tar.gz"
+    cmd = [
+        _rasa_executable(root), "train",
+        "--data", "nlu_data",
+        "--domain", "domain.yml",
+        "--config", "config.yml",
+        "--out", str(models_dir),
+        "--fixed-model-name", tmp_name,
+    ]
+    log.info("training model %s: %s", name, " ".join(cmd))
+    start = time.monotonic()
+    try:
+        # Rasa's output goes to stderr so that `--print-path` keeps stdout clean.
+        result = subprocess.run(
+            cmd, cwd=root, env=_train_env(root), stdout=sys.stderr, stderr=sys.stderr,
+            stdin=subprocess.DEVNULL, check=False,
+        )
+        if result.returncode != 0:
+            raise TrainingError(f"`rasa train` exited with {result.returncode}")
+        if not tmp_path.is_file():
+            raise TrainingError(f"`rasa train` succeeded but {tmp_path} was not written")
+        os.replace(tmp_path, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+    log.info("trained %s in %.1fs", target, time.monotonic() - start)
+    return target
+
+
+def ensure_model(
+    root: Path = PROJECT_ROOT, models_dir: Path | None = None, *, force: bool = False
+) -> Path:
+    """Path of the model for the current training data, training it first when missing."""
+    root = Path(root)
+    models_dir = default_models_dir(root) if models_dir is None else Path(models_dir)
+    target = model_path(root, models_dir)
+    if target.is_file() and not force:
+        log.debug("model cache hit: %s", target)
+        return target
+    with _file_lock(models_dir / LOCK_NAME):
+        # Someone else may have trained it while we waited for the lock.
+        target = model_path(root, models_dir)
+        if target.is_file() and not force:
+            log.info("model trained by another process: %s", target)
+            return target
+        return train(root, models_dir, target.name.removesuffix(".tar.gz"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.training.model_cache",
+        description="Train the Rasa model for the current training data unless it is cached.",
+    )
+    parser.add_argument("--print-path", action="store_true",
+                        help="print only the model path on stdout")
+    parser.add_argument("--force", action="store_true", help="retrain even if the model exists")
+    parser.add_argument("--hash", action="store_true", help="print the training-data hash and exit")
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
+    parser.add_argument("--models-dir", type=Path, default=None,
+                        help="where models live (default: <repo>/models)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[model_cache] %(message)s", stream=sys.stderr)
+    if args.hash:
+        print(data_hash(args.root))
+        return 0
+    try:
+        path = ensure_model(args.root, args.models_dir, force=args.force)
+    except TrainingError as exc:
+        log.error("%s", exc)
+        return 1
+    if args.print_path:
+        print(path)
+    else:
+        log.info("model: %s", path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

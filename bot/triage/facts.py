@@ -1,0 +1,488 @@
+"""The facts the decision table looks at, read from a free text and from explicit answers.
+
+Reading is deliberately conservative: a fact the text does not clearly state stays
+``None`` (unknown) so the engine can ask about it, and an explicit answer always
+wins over what the text seemed to say. Keyword matching works on substrings of the
+normalised text (Chinese has no spaces; substrings are more robust here than a
+segmenter for the short, fixed phrases we look for), with a small negation window
+("还没有起诉", "合同里没写仲裁条款").
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any
+
+from bot.errors import InvalidField
+from bot.triage.deadlines import add_months, find_date_ranges, parse_date_range
+from bot.triage.model import DISPUTES
+
+__all__ = ["TriageFacts", "apply_answers", "extract_facts", "facts_from_text", "normalise_text"]
+
+MAX_TEXT = 5000
+
+
+@dataclass(frozen=True)
+class TriageFacts:
+    """What we know about the citizen's matter. ``None`` always means "not known yet"."""
+
+    dispute: str | None = None
+    admin_act: bool | None = None
+    admin_inaction: bool | None = None
+    #: 复议前置 (行政复议法 Art 23): on-the-spot penalty, natural-resource rights, tax,
+    #: refused information disclosure, inaction.
+    review_mandatory: bool | None = None
+    arbitration_agreement: bool | None = None
+    #: 'court' | 'review' | 'arbitration' | 'none' (checked: nothing pending) | None
+    procedure_pending: str | None = None
+    #: 'civil' | 'admin' | 'criminal' | 'none' | None
+    effective_judgment: str | None = None
+    retrial_refused: bool | None = None
+    has_review_decision: bool | None = None
+    petition_reply_received: bool | None = None
+    #: which 信访 answer the citizen holds: 'reply' 处理意见 | 'review' 复查意见 | 'recheck' 复核意见
+    petition_stage: str | None = None
+    already_accepted: bool | None = None
+    #: the day the citizen knew of the act / harm / decision / reply that starts the clock
+    known_date: date | None = None
+    #: latest plausible reading of a vague date ("上个月" -> last day of last month);
+    #: None when the date is exact. Routing uses ``known_date`` (the early, safe side).
+    known_date_latest: date | None = None
+    #: known_date came from a rough answer ("两个月内"): route on it, but give no due date
+    known_date_approx: bool = False
+    employment_end: date | None = None
+    wages_unpaid_during_employment: bool | None = None
+    employment_ended: bool | None = None
+    hardship: bool | None = None
+    real_property: bool | None = None
+    #: facts the citizen answered "不清楚": not asked again, treated as unknown
+    unsure: frozenset[str] = field(default_factory=frozenset)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def normalise_text(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text or "")[:MAX_TEXT]
+    try:  # traditional -> simplified when the shared normaliser is available
+        from bot.intake.normalize import to_simplified
+
+        text = to_simplified(text)
+    except Exception:  # pragma: no cover - optional dependency (opencc)
+        pass
+    return re.sub(r"\s+", "", text)
+
+
+_NEGATORS = ("没有", "没", "未", "无", "不是", "并非", "尚未", "还没")
+
+
+def _negated(text: str, start: int, end: int | None = None) -> bool:
+    """A negator in the 4 characters before a match (or inside a pattern match)."""
+    window = text[max(0, start - 4) : end if end is not None else start]
+    return any(n in window for n in _NEGATORS)
+
+
+def _find(text: str, words: Iterable[str]) -> list[tuple[str, bool]]:
+    """Occurrences of ``words`` (plain substrings, or ``re:`` patterns) as (word, negated)."""
+    hits: list[tuple[str, bool]] = []
+    for w in words:
+        if w.startswith("re:"):
+            for m in re.finditer(w[3:], text):
+                hits.append((w, _negated(text, m.start(), m.end())))
+        else:
+            start = 0
+            while (i := text.find(w, start)) >= 0:
+                hits.append((w, _negated(text, i)))
+                start = i + len(w)
+    return hits
+
+
+def _flag(text: str, words: Iterable[str]) -> bool | None:
+    """True on a plain mention, False when every mention is negated, None when absent."""
+    hits = _find(text, words)
+    if not hits:
+        return None
+    return any(not neg for _, neg in hits)
+
+
+def _any(text: str, words: Iterable[str]) -> bool:
+    for w in words:
+        if w.startswith("re:"):
+            if re.search(w[3:], text):
+                return True
+        elif w in text:
+            return True
+    return False
+
+
+# Keyword tables. Kept here (not in rules.yml): they describe reading, not law.
+_DISPUTE_WORDS: dict[str, tuple[str, ...]] = {
+    "crime": (
+        "正在打人", "打人了", "殴打", "抢劫", "抢走", "偷了", "被偷", "被盗", "盗窃", "诈骗", "骗走",
+        "电信诈骗", "杀人", "绑架", "非法拘禁", "强奸", "猥亵", "放火", "纵火", "持刀", "砍人",
+        "贩毒", "吸毒", "赌博", "赌场", "传销", "敲诈", "勒索", "黑社会", "恐吓", "扬言要杀",
+        "要杀了", "报警", "拐卖", "砸了我家", "砸店", "闯进", "入室", "行凶", "撬门", "撬锁",
+        "re:抢(东西|钱|手机|包|劫|走)", "偷东西", "被人打",
+    ),
+    "official_misconduct": (
+        "受贿", "行贿", "贪污", "索贿", "收红包", "吃拿卡要", "挪用", "以权谋私", "腐败", "公款",
+        "违纪", "滥用职权", "贿赂", "好处费", "优亲厚友", "作风问题", "利用职务", "侵吞",
+        "中饱私囊", "截留", "克扣补贴", "收受", "吃回扣", "收钱办事", "送礼",
+    ),
+    "petition_reply": (
+        "信访答复", "答复意见", "处理意见书", "信访处理意见", "复查意见", "复核意见", "信访回复",
+        "re:信访.{0,12}(答复|回复|处理意见).{0,10}(不满意|不服|不认可|不同意)",
+        "re:(不满意|不服|不认可).{0,8}信访.{0,6}(答复|回复|处理意见)",
+        "re:信访(局|办|部门|办公室|机构).{0,15}(答复|回复|处理意见|意见书)",
+        "re:(书面答复|处理意见).{0,20}(不支持|没有支持|驳回|不予支持)",
+    ),
+    "admin_act": (
+        "罚款", "罚单", "行政处罚", "处罚决定", "行政拘留", "吊销", "没收", "查封", "扣押", "扣车",
+        "强拆", "强制拆除", "拆除通知", "限期拆除", "征收", "征地", "征用", "拆迁", "行政许可",
+        "不予许可", "不予登记", "不予批准", "不批准", "信息公开", "税务", "补税", "滞纳金", "交警",
+        "城管", "执法局", "综合执法", "工伤认定", "取消低保", "低保被取消", "低保取消", "确权决定",
+        "责令", "停业整顿", "行政决定", "不动产登记", "吊销执照", "不作为", "不履行职责",
+        "不履行法定职责", "行政复议", "拆除决定", "认定工伤", "不予认定", "决定书",
+        "re:(政府|局|委员会|街道办|街道|管委会|乡里|镇里|执法队|大队).{0,12}(决定|处罚|罚了|罚款|通知书|拆除|拆了|注销|撤销|吊销|没收|查封|扣押|取消|关停|停产|不批|不予)",
+        "re:(证|执照|许可证|登记).{0,4}被.{0,8}(注销|撤销|吊销|收回)", "注销了", "被注销",
+    ),
+    "labour": (
+        "工资", "欠薪", "薪水", "加班费", "劳动合同", "辞退", "开除", "解雇", "裁员", "经济补偿",
+        "社保", "社会保险", "五险一金", "公积金", "用人单位", "老板", "包工头", "农民工", "试用期",
+        "劳务费", "年假", "劳动关系", "打工", "上班", "工地", "工厂", "劳动仲裁",
+    ),
+    "rural_land": (
+        "承包地", "土地承包", "承包合同", "承包经营", "责任田", "口粮田", "土地流转", "流转",
+        "承包权", "收回承包地", "调整土地", "调地", "承包的地", "承包的土地",
+    ),
+    "medical": (
+        "医院", "医疗事故", "医疗纠纷", "误诊", "手术", "医生", "医疗损害", "漏诊", "护士",
+        "住院", "药物过敏", "病历", "治疗",
+    ),
+    "consumer": (
+        "假货", "网购", "商家", "退货", "退款", "质量问题", "售后", "消费者", "预付卡", "会员卡",
+        "健身卡", "充值卡", "过期食品", "食品安全", "三无", "店家", "商场", "超市", "网店", "客服",
+        "以次充好", "缺斤短两", "买到", "卖家", "直播间", "美容院", "办卡",
+    ),
+    "family": (
+        "离婚", "抚养费", "抚养权", "探视", "赡养", "不养老人", "继承", "遗产", "遗嘱", "彩礼",
+        "家暴", "扶养", "分家", "婚姻", "前夫", "前妻", "老公", "丈夫", "妻子", "儿女不管", "子女不管",
+    ),
+    "environment": (
+        "污染", "排污", "偷排", "废水", "废气", "臭味", "异味", "粉尘", "扬尘", "噪声", "黑烟",
+        "污水", "垃圾焚烧", "化工厂", "环保", "排放", "生态", "油烟", "烟尘", "恶臭", "光污染",
+        "辐射", "乱倒垃圾", "倾倒", "排到",
+    ),
+    "civil": (
+        "邻居", "借钱", "借了我", "不还", "还钱", "欠钱", "re:借.{0,6}块钱", "re:借(了|给).{0,6}万", "拉黑", "借款", "欠款", "借条", "不还钱", "合同纠纷", "租房", "房东", "房租",
+        "押金", "物业", "装修", "交通事故", "撞了", "侵权", "围墙", "院墙", "漏水", "采光", "噪音",
+        "占道", "地界", "开发商", "商品房", "债务", "欠条", "打伤", "名誉", "侵占", "合伙",
+        "货款", "工程款", "宠物", "狗咬",
+    ),
+    "suggestion": (
+        "建议", "提议", "呼吁", "提个意见", "提点意见", "意见建议", "增设", "希望能增加", "希望增加",
+        "希望政府", "能不能多", "献计",
+    ),
+}
+
+#: tie-break: earlier wins when two kinds score the same
+_PRIORITY = (
+    "crime", "official_misconduct", "petition_reply", "admin_act", "labour", "rural_land",
+    "medical", "consumer", "family", "environment", "civil", "suggestion",
+)
+
+_INACTION = (
+    "不作为", "不履行职责", "不履行法定职责", "拒不履行", "不予答复", "一直不答复", "不给答复",
+    "不处理", "不管", "推诿", "拖着不办", "迟迟不办", "不给办理", "不予办理", "没人管", "不受理",
+)
+_ORGANS = ("局", "政府", "部门", "派出所", "执法", "街道", "乡里", "镇里", "管委会", "大队", "机关", "公安")
+
+_ON_SPOT = ("当场", "现场开", "现场罚", "简易程序", "路边开罚单", "当面开了罚单")
+_NATURAL_RESOURCE = ("林权", "山林", "草原", "滩涂", "采矿权", "水域", "海域", "林地", "荒山", "土地使用权")
+_TAX = ("税务", "纳税", "补税", "税款", "欠税", "个税", "偷税", "漏税")
+_INFO_REFUSED = ("re:信息公开.{0,15}(不予公开|不公开|拒绝|不给|不予提供|不提供)",
+                 "re:(不予公开|拒绝公开|不给公开)")
+
+_PENDING = {
+    "court": (
+        "已经起诉", "起诉了", "正在打官司", "在打官司", "官司还在打", "法院已经立案", "法院立案了",
+        "已经立案", "法院正在审理", "还没判", "正在审理", "等开庭", "已经开庭", "上诉了",
+        "已经上诉", "案子在法院", "法院受理了", "法院已受理", "法院已经受理", "二审中", "审理中",
+    ),
+    "review": (
+        "已经申请复议", "申请了复议", "申请了行政复议", "已经申请行政复议", "复议正在", "复议还在",
+        "复议机关已受理", "复议机关受理了", "正在复议", "复议结果还没", "复议决定还没",
+    ),
+    "arbitration": (
+        "已经申请仲裁", "申请了仲裁", "申请了劳动仲裁", "仲裁委已受理", "仲裁委受理了", "仲裁正在",
+        "仲裁还没", "等仲裁结果", "正在仲裁", "仲裁中", "已经申请了仲裁", "已经申请劳动仲裁",
+    ),
+}
+_NOTHING_PENDING = ("没有起诉", "还没起诉", "没打官司", "没有打官司", "没去法院", "没有申请仲裁",
+                    "没有复议", "没申请复议", "还没有起诉")
+
+_JUDGMENT = {
+    "criminal": ("判刑", "刑事判决", "有期徒刑", "服刑", "被判了", "定罪", "判了缓刑", "刑事裁定", "re:判了.{0,3}年"),
+    "admin": ("行政判决", "re:行政(诉讼|官司).{0,12}(判决|判了|败诉|驳回)"),
+    "civil": (
+        "判决生效", "判决已经生效", "已经生效", "终审判决", "二审判决", "二审判了", "二审维持",
+        "法院判了", "法院判决", "判决书", "生效判决", "已经判了", "判决下来", "判我输", "败诉",
+        "民事调解书", "民事判决",
+    ),
+}
+_RETRIAL_REFUSED = ("再审被驳回", "驳回再审", "驳回了再审", "再审申请被驳回", "申请再审被驳回",
+                    "不给再审", "再审没有答复", "再审一直没", "逾期未对再审", "驳回了我的再审")
+_REVIEW_DECISION = ("复议决定书", "复议维持", "复议驳回", "re:复议.{0,6}(决定|结果)(下来|出来|维持|驳回|收到)",
+                    "收到复议决定", "复议决定维持", "复议结果是")
+_ARB_AGREEMENT = ("仲裁条款", "约定仲裁", "约定了仲裁", "仲裁协议", "re:约定.{0,12}仲裁委员会",
+                  "re:合同.{0,8}(写|写明|约定|规定).{0,8}仲裁", "re:提交.{0,8}仲裁委员会仲裁")
+_ACCEPTED = ("已经受理", "已受理", "正在办理", "还在办理", "正在处理中", "受理了", "还没办结", "正在调查")
+_HARDSHIP = ("经济困难", "生活困难", "家庭困难", "没钱请律师", "请不起律师", "低保户", "残疾", "困难户",
+             "没有收入", "没钱打官司", "孤寡", "五保", "特困", "没钱看病",
+             "re:(家里|家庭|生活|经济|家境|日子)(很|非常|比较|特别|十分)?(困难|拮据)")
+_REAL_PROPERTY = ("房屋", "房子", "土地", "宅基地", "不动产", "拆迁", "征地", "林地", "耕地", "承包地",
+                  "住房", "厂房", "门面房", "商铺")
+_WAGES = ("拖欠工资", "欠薪", "欠工资", "不发工资", "没发工资", "工资没发", "工资不发", "拖欠",
+          "克扣工资", "没给工资", "工资没给", "工资一直没", "欠我", "不给工资", "不给钱", "工资拖")
+_ENDED = ("离职", "辞职", "被辞退", "辞退", "开除", "解除劳动合同", "合同到期", "不干了", "已经不在",
+          "被裁", "裁员", "解雇", "工程结束", "干完活", "活干完", "工程完工", "走人")
+_EMPLOYED = ("还在上班", "仍在上班", "还在公司", "在职", "还在干", "目前在职", "还在那上班", "继续上班")
+
+
+def _score_dispute(text: str) -> str | None:
+    # Negation does not matter here: "没发工资" is as much a labour matter as "工资".
+    scores: dict[str, int] = {}
+    for kind, words in _DISPUTE_WORDS.items():
+        n = len(_find(text, words))
+        if n:
+            scores[kind] = n
+    if not scores:
+        return None
+    best = max(scores.values())
+    for kind in _PRIORITY:
+        if scores.get(kind) == best:
+            return kind
+    return None  # pragma: no cover
+
+
+def facts_from_text(text: str, today: date) -> TriageFacts:
+    """Facts readable from the citizen's own words alone."""
+    t = normalise_text(text)
+    if not t:
+        return TriageFacts()
+    dispute = _score_dispute(t)
+    f: dict[str, Any] = {"dispute": dispute}
+
+    # Procedure already under way / finished (independent of the kind of dispute).
+    pending = None
+    for kind, words in _PENDING.items():
+        if _flag(t, words):
+            pending = kind
+            break
+    if pending is None and _any(t, _NOTHING_PENDING):
+        pending = "none"
+    f["procedure_pending"] = pending
+    judgment = None
+    for kind, words in _JUDGMENT.items():
+        if _flag(t, words):
+            judgment = kind
+            break
+    if judgment == "civil" and ("行政" in t and ("诉讼" in t or "官司" in t)):
+        judgment = "admin"
+    f["effective_judgment"] = judgment
+    if judgment:
+        f["retrial_refused"] = True if _any(t, _RETRIAL_REFUSED) else None
+    f["has_review_decision"] = True if pending != "review" and _flag(t, _REVIEW_DECISION) else None
+
+    inaction = bool(_flag(t, _INACTION)) and _any(t, _ORGANS)
+    if inaction and dispute in ("civil", "other", None):
+        # an organ that will not act is the matter now (复议法 Art 11(11), 23(3))
+        dispute = f["dispute"] = "admin_act"
+    if dispute in ("admin_act", None):
+        f["admin_inaction"] = True if inaction else None
+        hit_admin = bool(_flag(t, _DISPUTE_WORDS["admin_act"])) or bool(inaction) or bool(f["has_review_decision"])
+        if hit_admin:
+            f["dispute"] = "admin_act"
+            f["admin_act"] = True
+            mandatory = (
+                _flag(t, _ON_SPOT)
+                or _any(t, _TAX)
+                or _any(t, _INFO_REFUSED)
+                or (_any(t, _NATURAL_RESOURCE) and not _any(t, ("征收", "征地")))
+            )
+            f["review_mandatory"] = True if mandatory else (False if _flag(t, _ON_SPOT) is False else None)
+    if f["dispute"] == "petition_reply":
+        f["petition_reply_received"] = True
+        f["petition_stage"] = "recheck" if "复核意见" in t else ("review" if "复查意见" in t else "reply")
+    elif "信访" in t and _flag(t, _ACCEPTED) and pending in (None, "none"):
+        f["already_accepted"] = True
+    if f["dispute"] == "labour":
+        if _flag(t, _WAGES):
+            f["wages_unpaid_during_employment"] = True
+        ended = _flag(t, _ENDED)
+        if _flag(t, _EMPLOYED):
+            f["employment_ended"] = False
+        elif ended:
+            f["employment_ended"] = True
+    if f["dispute"] not in ("labour", "rural_land", "family", "admin_act"):
+        agreement = _flag(t, _ARB_AGREEMENT)
+        if agreement is not None:
+            f["arbitration_agreement"] = agreement
+    if _flag(t, _HARDSHIP):
+        f["hardship"] = True
+    if _any(t, _REAL_PROPERTY):
+        f["real_property"] = True
+
+    ranges = find_date_ranges(t, today)
+    if ranges:
+        # A reply / decision / judgment starts its clock at the latest step the citizen
+        # mentions; otherwise the clock starts at the earliest event (the safe side).
+        latest_counts = bool(f.get("petition_reply_received") or f.get("has_review_decision") or judgment)
+        lo, hi = max(ranges) if latest_counts else min(ranges)
+        f["known_date"] = lo
+        f["known_date_latest"] = hi if hi != lo else None
+    return TriageFacts(**f)
+
+
+# --------------------------------------------------------------------------- answers
+
+_YES = {"yes", "y", "true", "1", "是", "是的", "有", "对", "对的", "已经", "已", "嗯"}
+_NO = {"no", "n", "false", "0", "否", "不是", "没有", "无", "没", "未", "不"}
+_UNKNOWN = {"unknown", "unsure", "dont_know", "不清楚", "不知道", "不确定", "说不清", "?", "？", ""}
+
+_BOOL_FACTS = (
+    "admin_act", "admin_inaction", "review_mandatory", "arbitration_agreement", "retrial_refused",
+    "has_review_decision", "petition_reply_received", "already_accepted",
+    "wages_unpaid_during_employment", "employment_ended", "hardship", "real_property",
+)
+_ENUMS: dict[str, tuple[str, ...]] = {
+    "dispute": DISPUTES,
+    "procedure_pending": ("court", "review", "arbitration", "none"),
+    "effective_judgment": ("civil", "admin", "criminal", "none"),
+    "petition_stage": ("reply", "review", "recheck"),
+}
+_MANDATORY_KINDS = {"on_spot", "natural_resource", "tax", "info_disclosure", "inaction"}
+#: answers to the ``prior_procedure`` question (same codes as the petition slot)
+_PRIOR: dict[str, dict[str, Any]] = {
+    "none": {"procedure_pending": "none", "effective_judgment": "none"},
+    "litigation": {"procedure_pending": "court"},
+    "administrative_review": {"procedure_pending": "review"},
+    "arbitration": {"procedure_pending": "arbitration"},
+    "effective_judgment": {"procedure_pending": "none", "effective_judgment": "civil"},
+    "criminal_judgment": {"procedure_pending": "none", "effective_judgment": "criminal"},
+    "admin_judgment": {"procedure_pending": "none", "effective_judgment": "admin"},
+    "petition_reply": {"procedure_pending": "none", "petition_reply_received": True},
+}
+#: rough answers to the date question: (months ago used for routing)
+_DATE_BUCKETS = {"within_60d": ("d", 30), "60d_6m": ("m", 4), "6m_5y": ("m", 24), "over_5y": ("m", 72),
+                 "over_20y": ("m", 252)}
+
+
+def _norm_answer(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFKC", value).strip().lower()
+    return value
+
+
+def _is_unknown(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and _norm_answer(value) in _UNKNOWN)
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    v = _norm_answer(value)
+    if v in _YES:
+        return True
+    if v in _NO:
+        return False
+    raise InvalidField(key, f"not a yes/no answer: {value!r}", user_message="请您选择“是”“否”或“不清楚”。")
+
+
+def _as_date(key: str, value: Any, today: date) -> tuple[date, date | None, bool]:
+    """(earliest day, latest day or None when exact, approximate bucket?)."""
+    if isinstance(value, date):
+        return value, None, False
+    v = _norm_answer(value)
+    if isinstance(v, str) and v in _DATE_BUCKETS:
+        unit, n = _DATE_BUCKETS[v]
+        return (today - timedelta(days=n) if unit == "d" else add_months(today, -n)), None, True
+    parsed = parse_date_range(str(value), today)
+    if parsed is None:
+        raise InvalidField(key, f"not a date: {value!r}", user_message="日期没看明白，请您写成“2026年3月5日”这样的格式。")
+    lo, hi = parsed
+    return lo, (hi if hi != lo else None), False
+
+
+def apply_answers(facts: TriageFacts, answers: Mapping[str, Any] | None, today: date) -> TriageFacts:
+    """Overlay explicit answers (question ids or fact names) on ``facts``. Unknown keys are ignored."""
+    if not answers:
+        return facts
+    if not isinstance(answers, Mapping):
+        raise InvalidField("answers", "answers must be an object")
+    upd: dict[str, Any] = {}
+    unsure = set(facts.unsure)
+    for key, value in answers.items():
+        if _is_unknown(value):
+            if key == "prior_procedure":
+                unsure.add("prior_procedure")
+                upd.update({"procedure_pending": None, "effective_judgment": None})
+            elif key in _BOOL_FACTS or key in _ENUMS or key in ("known_date", "employment_end"):
+                unsure.add(key)
+                upd[key] = None
+                if key == "known_date":
+                    upd["known_date_latest"] = None
+            continue
+        if key in _BOOL_FACTS:
+            if key == "review_mandatory" and _norm_answer(value) in _MANDATORY_KINDS:
+                upd["review_mandatory"] = True
+                upd["admin_act"] = True
+            elif key == "review_mandatory" and _norm_answer(value) == "none":
+                upd["review_mandatory"] = False
+            else:
+                upd[key] = _as_bool(key, value)
+        elif key in _ENUMS:
+            v = _norm_answer(value)
+            if v not in _ENUMS[key]:
+                raise InvalidField(key, f"unknown value {value!r}", user_message="这个选项我没看明白，请您从列出的选项中选择。")
+            upd[key] = v
+            if key == "dispute" and v == "admin_act":
+                upd.setdefault("admin_act", True)
+            if key == "dispute" and v == "petition_reply":
+                upd.setdefault("petition_reply_received", True)
+        elif key == "prior_procedure":
+            v = _norm_answer(value)
+            if v not in _PRIOR:
+                raise InvalidField(key, f"unknown value {value!r}", user_message="这个选项我没看明白，请您从列出的选项中选择。")
+            upd.update(_PRIOR[v])
+        elif key == "known_date":
+            upd["known_date"], upd["known_date_latest"], upd["known_date_approx"] = _as_date(key, value, today)
+        elif key == "employment_end":
+            upd["employment_end"], _, _ = _as_date(key, value, today)
+            upd.setdefault("employment_ended", True)
+        # anything else: ignored (the chat may send more slots than triage needs)
+    if "dispute" in upd and upd["dispute"] != "admin_act":
+        # the citizen said what the matter is: drop administrative facts guessed from the text
+        for key in ("admin_act", "admin_inaction", "review_mandatory"):
+            if key not in answers:
+                upd[key] = None
+    unsure -= {k for k, v in upd.items() if v is not None}
+    if "procedure_pending" in upd and upd["procedure_pending"] is not None:
+        unsure.discard("prior_procedure")
+    merged = replace(facts, **upd, unsure=frozenset(unsure))
+    if merged.dispute == "admin_act" and merged.admin_act is None:
+        merged = replace(merged, admin_act=True)
+    if merged.admin_act is True and merged.dispute is None:
+        merged = replace(merged, dispute="admin_act")
+    return merged
+
+
+def extract_facts(text: str, answers: Mapping[str, Any] | None, today: date) -> TriageFacts:
+    """Facts from the free ``text`` with explicit ``answers`` laid over them."""
+    if text is not None and not isinstance(text, str):
+        raise InvalidField("text", "text must be a string")
+    return apply_answers(facts_from_text(text or "", today), answers, today)
+
