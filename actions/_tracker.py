@@ -43,7 +43,6 @@ def user_turn(tracker: Tracker) -> UserTurn:
 
 
 def form_state(tracker: Tracker) -> FormState:
-    active = (tracker.active_loop or {}).get("name")
     failures = tracker.get_slot("form_failures") or {}
     return FormState(
         values={slot: tracker.get_slot(slot) for slot in FORM_ORDER},
@@ -51,14 +50,31 @@ def form_state(tracker: Tracker) -> FormState:
         failures=dict(failures) if isinstance(failures, dict) else {},
         suggested_category=tracker.get_slot("suggested_category"),
         consent_refusals=int(tracker.get_slot("consent_refusals") or 0),
-        activating=not active,
+        # nothing asked yet: this is the message that started the form
+        activating=tracker.get_slot("requested_slot") is None,
     )
 
 
 def returning_from_interruption(tracker: Tracker) -> bool:
-    """The form runs again after a rule answered something else: no new answer to read."""
-    active = (tracker.active_loop or {}).get("name")
-    return bool(active) and tracker.latest_action_name != "action_listen"
+    """The form runs again after a rule answered something else: no new answer to read.
+
+    Rasa calls the validation action again when it returns to the form after an
+    interruption (a rule ran ``utter_faq`` say). Such a turn has another action
+    between the latest user message and now; a fresh answer has none. At
+    activation nothing has been asked yet, so the starting message is always read.
+    """
+    if tracker.get_slot("requested_slot") is None:
+        return False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            return False
+        if kind == "action" and event.get("name") not in _FORM_PLUMBING:
+            return True
+    return False
+
+
+_FORM_PLUMBING = frozenset({"action_listen", "petition_form", "action_extract_slots", "validate_petition_form"})
 
 
 def channel_of(tracker: Tracker) -> str:

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.backoffice.api import cases_router, health_router
 from bot.backoffice.auth import TokenAuthenticator
+from bot.backoffice.intake_api import intake_router
 from bot.backoffice.triage_api import triage_router
 from bot.cases.db import make_engine, make_session_factory, migrate
 from bot.errors import PetitionError
@@ -41,9 +42,7 @@ def register_routers(app: FastAPI) -> None:
     app.include_router(health_router)
     app.include_router(cases_router)
     app.include_router(triage_router)
-    # ---- lead: add POST /api/intake/parse and POST /api/triage routers here --------------
-    # app.include_router(intake_router)   # bot.backoffice.intake_api (parse_free_text)
-    # --------------------------------------------------------------------------------------
+    app.include_router(intake_router)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -291,7 +291,7 @@ def _activate(state: FormState, text: str, turn: UserTurn, today: date, result: 
         found = {k: v for k, v in found.items() if state.get(k) in (None, "")}
         if found:
             result.updates.update(found)
-            shown = "、".join(FIELD_LABELS.get(k, k) for k in found if k in SUMMARY_FIELDS)
+            shown = "、".join(FIELD_LABELS.get(k, k) for k in found if k in SUMMARY_FIELDS and k != "petition_type")
             if shown:
                 result.say(f"我已从您的话里记下了：{shown}，稍后会请您一起核对。")
 

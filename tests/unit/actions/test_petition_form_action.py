@@ -20,7 +20,8 @@ def tracker(text: str, intent: str, *, requested: str | None, active: bool = Tru
         sender_id="citizen-1",
         slots=values,
         latest_message={"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []},
-        events=[],
+        events=[{"event": "user", "text": text}]
+        + ([{"event": "action", "name": latest_action}] if latest_action != "action_listen" else []),
         paused=False,
         followup_action=None,
         active_loop={"name": "petition_form"} if active else {},
@@ -66,6 +67,14 @@ async def test_returning_after_an_interruption_repeats_the_question() -> None:
     events, messages = await run(tracker("信访多久答复", "faq", requested="phone", latest_action="utter_faq"))
     assert events == [SlotSet("requested_slot", "phone")]
     assert messages == []
+
+
+async def test_the_message_that_starts_the_form_is_read() -> None:
+    t = tracker("我要投诉，我叫张三", "start_petition", requested=None, latest_action="petition_form")
+    events, messages = await run(t)
+    assert SlotSet("petitioner_name", "张三") in events
+    assert events[-1] == SlotSet("requested_slot", "consent")
+    assert "登记" in messages[0]["text"]
 
 
 async def test_button_payload_text_is_not_parsed_as_an_answer() -> None:
