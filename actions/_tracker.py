@@ -17,6 +17,7 @@ AUX_SLOTS = (
     "category_prompt",
     "has_category_suggestion",
     "petition_summary",
+    "channel_prompt",
     "consent_refusals",
     "triage_info",
     "legal_channel",
@@ -45,7 +46,7 @@ def user_turn(tracker: Tracker) -> UserTurn:
 def form_state(tracker: Tracker) -> FormState:
     failures = tracker.get_slot("form_failures") or {}
     return FormState(
-        values={slot: tracker.get_slot(slot) for slot in FORM_ORDER},
+        values={slot: tracker.get_slot(slot) for slot in (*FORM_ORDER, "legal_channel")},
         requested_slot=tracker.get_slot("requested_slot"),
         failures=dict(failures) if isinstance(failures, dict) else {},
         suggested_category=tracker.get_slot("suggested_category"),

@@ -17,6 +17,10 @@ from bot.intake.form import FORM_ORDER
 log = logging.getLogger(__name__)
 
 CANCELLED = "好的，已取消本次登记，您填写的内容都不会保存。需要时随时找我。"
+REDIRECTED = (
+    "好的，这次先不提交。请按上面建议的途径办理，注意期限。"
+    "需要法律帮助可以拨打12348法律援助热线；如果之后仍想反映，随时找我登记。"
+)
 CONSENT_REFUSED = (
     "好的，尊重您的决定，我们不会保存您提供的任何信息。"
     "不登记也可以继续向我咨询信访政策和法律途径；您也可以通过来信、来电或来访反映问题。"
@@ -37,6 +41,9 @@ class ActionSubmitPetition(Action):
         outcome = tracker.get_slot("form_outcome")
         if outcome == "cancelled":
             dispatcher.utter_message(text=CANCELLED)
+            return reset_events()
+        if outcome == "redirected":
+            dispatcher.utter_message(text=REDIRECTED)
             return reset_events()
         if outcome == "consent_refused" or tracker.get_slot("consent") is not True:
             dispatcher.utter_message(text=CONSENT_REFUSED)

@@ -22,6 +22,7 @@ from bot.intake.fields import CATEGORY_LABELS, FIELD_LABELS, PRIOR_PROCEDURE_LAB
 from bot.intake.normalize import normalize_text
 from bot.intake.parse import parse_free_text
 from bot.intake.petition_type import match_petition_type, suggest_petition_type
+from bot.intake.routing import route_petition
 from bot.intake.summary import SUMMARY_FIELDS, display_value, render_summary
 
 # The order in which the form asks; the domain's required_slots list matches it.
@@ -40,9 +41,11 @@ FORM_ORDER: tuple[str, ...] = (
     "demand",
     "people_count",
     "prior_procedure",
+    "channel_choice",
     "confirm",
 )
 CANCEL_CONFIRM = "cancel_confirm"
+ROUTING_INPUTS = frozenset({"facts", "demand", "respondent", "prior_procedure", "occurred_on", "petition_type"})
 MAX_FAILURES_BEFORE_HUMAN = 3
 
 # Intents answered by dialogue rules while the form waits (the form then resumes).
@@ -103,7 +106,7 @@ class TurnResult:
     updates: dict[str, Any] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
     next_slot: str | None = None
-    outcome: str | None = None  # "cancelled" | "consent_refused" | "confirmed"
+    outcome: str | None = None  # "cancelled" | "consent_refused" | "confirmed" | "redirected"
     reject: bool = False  # nothing for the form: let the dialogue policies answer
     failures: dict[str, int] = field(default_factory=dict)
     suggested_category: str | None = None
@@ -136,11 +139,27 @@ def _parse_consent(text: str, turn: UserTurn) -> bool:
 
 
 def _parse_yes_no(field_name: str, text: str, turn: UserTurn) -> bool:
-    if turn.intent == "affirm" or re.search(r"^(是|对|好|确认|没问题|可以|提交|确定|嗯)", text):
+    if re.search(r"^(不提交|先走|先不)", text):
+        return False
+    if turn.intent == "affirm" or re.search(r"^(是|对|好|确认|没问题|可以|提交|确定|嗯|仍然|继续|还是提交|要提交)", text):
         return True
     if turn.intent == "deny" or re.search(r"^(不|否|没|修改|我要修改|取消)", text):
         return False
     raise InvalidField(field_name, user_message="请回复“是”或“不是”。")
+
+
+def _parses_as(slot: str, text: str, turn: UserTurn) -> bool:
+    answer_turn = UserTurn(text=text, intent="inform", confidence=turn.confidence, entities=turn.entities)
+    try:
+        if slot == "consent":
+            _parse_consent(text, answer_turn)
+        elif slot in ("confirm", "channel_choice"):
+            _parse_yes_no(slot, text, answer_turn)
+        else:
+            _parser_for(slot, date.today())(text, answer_turn)
+    except InvalidField:
+        return False
+    return True
 
 
 def _parse_petition_type(text: str, turn: UserTurn) -> str:
@@ -230,7 +249,7 @@ def process_turn(state: FormState, turn: UserTurn, today: date) -> TurnResult:
 
     if state.activating:
         _activate(state, text, turn, today, result)
-        return _finish(state, result)
+        return _finish(state, result, today)
 
     if asked == CANCEL_CONFIRM:
         if turn.intent == "affirm" or re.search(r"^(确定|是|对|取消)", text):
@@ -238,7 +257,7 @@ def process_turn(state: FormState, turn: UserTurn, today: date) -> TurnResult:
             return result
         result.updates[CANCEL_CONFIRM] = None
         result.say("好的，我们接着填写。")
-        return _finish(state, result)
+        return _finish(state, result, today)
 
     if turn.intent == "cancel" and turn.confidence >= 0.5 and asked not in ("facts", "demand"):
         result.updates[CANCEL_CONFIRM] = True
@@ -250,7 +269,7 @@ def process_turn(state: FormState, turn: UserTurn, today: date) -> TurnResult:
         return result
 
     if asked == "confirm" and _summary_edit(state, text, today, result):
-        return _finish(state, result)
+        return _finish(state, result, today)
 
     mentioned, corrected = _apply_mentions(state, text, turn, today, result)
     wants_correction = turn.intent == "correct_info" or _mentions_correction(text)
@@ -273,7 +292,7 @@ def process_turn(state: FormState, turn: UserTurn, today: date) -> TurnResult:
         else:
             _answer_requested(state, asked, text, turn, today, result)
 
-    return _finish(state, result)
+    return _finish(state, result, today)
 
 
 def _activate(state: FormState, text: str, turn: UserTurn, today: date, result: TurnResult) -> None:
@@ -283,8 +302,8 @@ def _activate(state: FormState, text: str, turn: UserTurn, today: date, result: 
     )
     if turn.intent == "start_petition" or len(text) >= 8:
         found = _fields_from_text(text, today)
-        if len(text) >= 30 and not state.get("facts"):
-            found["facts"] = text
+        if len(text) >= 30 and not state.get("facts") and not found:
+            found["facts"] = text  # a narrative opening (no personal details in it) is the facts
         ptype = suggest_petition_type(text)
         if ptype and "petition_type" not in found:
             found["petition_type"] = ptype
@@ -302,9 +321,14 @@ def _fields_from_text(text: str, today: date) -> dict[str, Any]:
     return found
 
 
+CLOSED_ANSWER_SLOTS = frozenset({"consent", "confirm", "channel_choice", "petition_type", "prior_procedure", "people_count"})
+
+
 def _is_interruption(asked: str | None, text: str, turn: UserTurn) -> bool:
     if turn.intent not in INTERRUPTION_INTENTS:
         return False
+    if asked in CLOSED_ANSWER_SLOTS and text and not QUESTION_MARKERS.search(text) and _parses_as(asked, text, turn):
+        return False  # "仍然提交" answers the question even if NLU hears a policy topic
     if asked in FREE_TEXT_SLOTS:
         return turn.confidence >= 0.7 and (len(text) <= 40 or bool(QUESTION_MARKERS.search(text)))
     return turn.confidence >= 0.5
@@ -435,6 +459,12 @@ def _answer_requested(
                 result.next_slot = "confirm"
                 return
             result.outcome = "confirmed"
+        elif asked == "channel_choice":
+            if _parse_yes_no("channel_choice", text, turn):
+                value = "petition"
+            else:
+                result.outcome = "redirected"
+                return
         elif asked == "category":
             value = _answer_category(state, text, turn, result)
             if value is None:
@@ -495,10 +525,15 @@ def _failed(slot: str, exc: InvalidField, result: TurnResult) -> None:
     result.next_slot = slot
 
 
-def _finish(state: FormState, result: TurnResult) -> TurnResult:
+def _finish(state: FormState, result: TurnResult, today: date) -> TurnResult:
     """Choose the next question (first empty slot in order) unless one is already set."""
-    if result.outcome in ("cancelled", "consent_refused", "confirmed") or result.reject:
+    if result.outcome or result.reject:
         return result
+    if state.get("channel_choice") is not None and ROUTING_INPUTS & result.updates.keys():
+        # the matter changed: ask again only when the advised legal channel changes
+        advice = route_petition({**state.values, **result.updates}, today)
+        if advice.slots["legal_channel"] != state.get("legal_channel"):
+            result.updates["channel_choice"] = None
     values = {**state.values, **result.updates}
     if result.next_slot is None:
         result.next_slot = next((s for s in FORM_ORDER if values.get(s) is None), None)
@@ -514,6 +549,21 @@ def _finish(state: FormState, result: TurnResult) -> TurnResult:
             else "请选择这件事所属的类别："
         )
         result.updates["has_category_suggestion"] = bool(suggestion)
+    if result.next_slot == "channel_choice":
+        _route(values, today, result)
+        values = {**state.values, **result.updates}
     if result.next_slot == "confirm":
         result.updates["petition_summary"] = render_summary(values)
     return result
+
+
+def _route(values: dict[str, Any], today: date, result: TurnResult) -> None:
+    """诉访分离: before submitting, say when another legal channel fits the matter better."""
+    advice = route_petition(values, today)
+    result.updates.update(advice.slots)
+    if advice.other_channel:
+        result.updates["channel_prompt"] = advice.message
+        result.next_slot = "channel_choice"
+    else:
+        result.updates["channel_choice"] = "petition"
+        result.next_slot = "confirm" if values.get("confirm") is None else None

@@ -26,11 +26,13 @@ FILLED: dict[str, Any] = {
     "demand": "要求补发拖欠的工资",
     "people_count": 1,
     "prior_procedure": "none",
+    "channel_choice": "petition",
+    "legal_channel": "labor_arbitration",
 }
 
 
 def state(asked: str | None, **values: Any) -> FormState:
-    return FormState(values={s: values.get(s) for s in FORM_ORDER}, requested_slot=asked)
+    return FormState(values={**{s: None for s in FORM_ORDER}, **values}, requested_slot=asked)
 
 
 def turn(text: str, intent: str = "inform", confidence: float = 0.95, **entities: str) -> UserTurn:
@@ -236,4 +238,55 @@ def test_prior_procedure_from_words_and_buttons() -> None:
     payload = turn("", "inform", prior_procedure="litigation")
     assert process_turn(s, payload, TODAY).updates["prior_procedure"] == "litigation"
     last = process_turn(s, turn("没有"), TODAY)
-    assert last.next_slot == "confirm" and "petition_summary" in last.updates
+    # unpaid wages belong to labour arbitration: the citizen is told before submitting
+    assert last.next_slot == "channel_choice"
+    assert last.updates["legal_channel"] == "labor_arbitration"
+    assert "劳动" in last.updates["channel_prompt"]
+    assert last.updates["triage_info"]["rule_id"]
+
+
+def test_citizen_may_still_file_after_the_routing_advice() -> None:
+    s = state("channel_choice", **FILLED)
+    result = process_turn(s, turn("仍然提交", "affirm"), TODAY)
+    assert result.updates["channel_choice"] == "petition"
+    assert result.next_slot == "confirm" and "petition_summary" in result.updates
+
+
+def test_citizen_may_take_the_other_channel_instead() -> None:
+    s = state("channel_choice", **FILLED)
+    assert process_turn(s, turn("不提交了", "deny"), TODAY).outcome == "redirected"
+
+
+def test_a_suggestion_needs_no_routing_question() -> None:
+    values = {**FILLED, "petition_type": "suggestion", "facts": "建议在小区门口增设一个公交站点，方便老人出行。",
+              "demand": "增设公交站", "category": "transport"}
+    s = state("prior_procedure", **{k: v for k, v in values.items() if k != "prior_procedure"})
+    result = process_turn(s, turn("没有"), TODAY)
+    assert result.updates["channel_choice"] == "petition"
+    assert result.next_slot == "confirm"
+
+
+def test_changing_the_facts_at_the_summary_checks_the_channel_again() -> None:
+    s = state("confirm", **FILLED)
+    number = SUMMARY_FIELDS.index("facts") + 1
+    result = process_turn(s, turn(f"改{number} 建议在小区门口增设一个公交站点，方便老人出行"), TODAY)
+    # a suggestion is a 信访 matter proper: the advice changes, no question is needed
+    assert result.updates["legal_channel"] == "petition"
+    assert result.updates["channel_choice"] == "petition"
+    assert result.next_slot == "confirm"
+
+
+def test_a_small_edit_keeps_the_routing_choice() -> None:
+    s = state("confirm", **FILLED)
+    result = process_turn(s, turn("改11 要求公司补发工资并赔偿"), TODAY)
+    assert "channel_choice" not in result.updates
+    assert result.next_slot == "confirm"
+
+
+def test_a_closed_answer_is_not_taken_for_a_policy_question() -> None:
+    s = state("channel_choice", **FILLED)
+    result = process_turn(s, turn("仍然提交信访", "faq", 0.99), TODAY)
+    assert not result.reject
+    assert result.updates["channel_choice"] == "petition"
+    declined = process_turn(s, turn("先走建议的途径，不提交了", "faq", 0.9), TODAY)
+    assert declined.outcome == "redirected"
