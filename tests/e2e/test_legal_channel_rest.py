@@ -1,0 +1,46 @@
+"""Which legal channel applies (诉访分离), asked over the REST channel of the real stack."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.rasa_fixtures import Stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
+
+
+def consult(stack: Stack, story: str) -> tuple[str, dict[str, object]]:
+    """Tell the story, answer every follow-up question with 不清楚, return the recommendation."""
+    sender = f"consult-{uuid.uuid4().hex[:10]}"
+    replies = stack.send(sender, story)
+    for _ in range(5):
+        text = "\n".join(r.get("text") or "" for r in replies)
+        if "建议您" in text:
+            return text, stack.tracker(sender)["slots"]
+        buttons = [b for r in replies for b in r.get("buttons") or []]
+        assert buttons, f"neither a recommendation nor a question: {text!r}\n{stack.logs()}"
+        unknown = next((b for b in buttons if b["title"] == "不清楚"), buttons[-1])
+        replies = stack.send(sender, unknown["payload"])
+    raise AssertionError(f"no recommendation after the questions\n{stack.logs()}")
+
+
+@pytest.mark.parametrize(
+    ("story", "channel", "law"),
+    [
+        ("公司拖欠我三个月工资，我上个月已经离职了，应该去哪里解决？", "labor_arbitration", "劳动争议调解仲裁法"),
+        ("村支书贪污扶贫款，我想举报他，应该向哪里反映？", "discipline_inspection", "信访工作条例"),
+        ("我的官司法院已经立案了还在审理，我还能去信访吗？", "existing_procedure", "信访工作条例"),
+    ],
+)
+def test_story_gets_channel_law_and_next_steps(stack: Stack, story: str, channel: str, law: str) -> None:
+    text, slots = consult(stack, story)
+    assert slots["legal_channel"] == channel, text
+    assert law in text and "依据" in text
+    assert "不构成" in text or "法律意见" in text  # information, not legal advice
+
+
+def test_policy_question_gets_an_answer_with_the_article(stack: Stack) -> None:
+    sender = f"faq-{uuid.uuid4().hex[:10]}"
+    text = "\n".join(stack.texts(sender, "对信访处理意见不满意可以申请复查吗？多长时间内要提出？"))
+    assert "复查" in text and "第三十五条" in text

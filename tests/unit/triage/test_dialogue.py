@@ -1,0 +1,54 @@
+"""The chat consultation: questions only for missing facts, at most four, answers by button or words."""
+from __future__ import annotations
+
+from datetime import date
+
+from bot.triage import dialogue
+from bot.triage.model import Question
+
+TODAY = date(2026, 11, 23)
+YES_NO = Question("q", "？", (("yes", "是"), ("no", "否"), ("unknown", "不清楚")))
+
+
+def test_a_complete_story_needs_no_question() -> None:
+    state = dialogue.start("公司拖欠我三个月工资，我2026年10月离职了")
+    result = dialogue.result_of(state, TODAY)
+    assert result.legal_channel == "labor_arbitration"
+
+
+def test_a_vague_story_asks_and_the_answer_is_used() -> None:
+    state = dialogue.start("我有个事情想问问该找谁")
+    first = dialogue.result_of(state, TODAY)
+    question = dialogue.next_question(state, first)
+    assert question is not None
+    state = dialogue.ask(state, question)
+    value = question.options[0][0]
+    state = dialogue.answer(state, "", value, TODAY)
+    assert state["answers"][question.id] == value
+    assert state["pending"] is None
+    assert question.id in state["asked"]
+
+
+def test_never_more_than_four_questions() -> None:
+    state = dialogue.start("说不清楚")
+    for _ in range(6):
+        question = dialogue.next_question(state, dialogue.result_of(state, TODAY))
+        if question is None:
+            break
+        state = dialogue.answer(dialogue.ask(state, question), "不清楚", None, TODAY)
+    assert len(state["asked"]) <= dialogue.MAX_QUESTIONS
+    assert dialogue.next_question(state, dialogue.result_of(state, TODAY)) is None
+
+
+def test_option_matching() -> None:
+    assert dialogue.match_option(YES_NO, "", "no") == "no"
+    assert dialogue.match_option(YES_NO, "是的", None) == "yes"
+    assert dialogue.match_option(YES_NO, "没有", None) == "no"
+    assert dialogue.match_option(YES_NO, "我也不清楚", None) == "unknown"
+    assert dialogue.match_option(YES_NO, "今天天气好", None) is None
+
+
+def test_an_unmatched_reply_adds_to_the_story() -> None:
+    state = dialogue.ask(dialogue.start("被罚款了"), YES_NO)
+    state = dialogue.answer(state, "是交警当场开的罚单，上周的事", None, TODAY)
+    assert "交警" in state["text"]
