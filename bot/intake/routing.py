@@ -6,9 +6,10 @@ arbitration or another organ, the citizen is told before submitting and chooses.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 from bot.errors import InvalidField
 from bot.triage import triage

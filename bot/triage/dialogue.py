@@ -43,7 +43,7 @@ def match_option(question: Question, text: str, payload_value: str | None) -> st
     if not reply:
         return None
     for value, label in question.options:
-        if reply == label or reply == value or (len(reply) >= 2 and reply in label):
+        if reply in (label, value) or (len(reply) >= 2 and reply in label):
             return value
     if UNKNOWN_WORDS.search(reply) and "unknown" in values:
         return "unknown"
@@ -73,3 +73,14 @@ def answer(state: dict[str, Any], text: str, payload_value: str | None, today: d
 
 def ask(state: dict[str, Any], question: Question) -> dict[str, Any]:
     return {**state, "pending": question.id, "asked": [*list(state.get("asked") or []), question.id]}
+
+
+CHANNEL_QUESTION = re.compile(
+    r"(去哪|找谁|找哪|哪个部门|哪个机关|哪里解决|哪里反映|哪里投诉|向哪|走什么|什么途径|什么程序|怎么办|怎么处理"
+    r"|能不能|可不可以|是.{1,8}还是.{1,8}(呢|吗|？|\?)|该怎么)"
+)
+
+
+def looks_like_channel_question(text: str) -> bool:
+    """A narrative that asks where to go, which NLU may have heard as a plain answer."""
+    return len(text.strip()) >= 10 and bool(CHANNEL_QUESTION.search(text))

@@ -52,3 +52,10 @@ def test_an_unmatched_reply_adds_to_the_story() -> None:
     state = dialogue.ask(dialogue.start("被罚款了"), YES_NO)
     state = dialogue.answer(state, "是交警当场开的罚单，上周的事", None, TODAY)
     assert "交警" in state["text"]
+
+
+def test_channel_questions_are_recognised_in_narratives() -> None:
+    assert dialogue.looks_like_channel_question("公司拖欠我三个月工资，我上个月离职了，应该去哪里解决？")
+    assert dialogue.looks_like_channel_question("被罚了款，是复议还是起诉呢？")
+    assert not dialogue.looks_like_channel_question("我上个月已经离职了")
+    assert not dialogue.looks_like_channel_question("去哪")
