@@ -25,25 +25,9 @@ from bot.intake.petition_type import match_petition_type, suggest_petition_type
 from bot.intake.routing import route_petition
 from bot.intake.summary import SUMMARY_FIELDS, display_value, render_summary
 
-# The order in which the form asks; the domain's required_slots list matches it.
-FORM_ORDER: tuple[str, ...] = (
-    "consent",
-    "petition_type",
-    "petitioner_name",
-    "id_number",
-    "phone",
-    "address",
-    "issue_region",
-    "respondent",
-    "occurred_on",
-    "facts",
-    "category",
-    "demand",
-    "people_count",
-    "prior_procedure",
-    "channel_choice",
-    "confirm",
-)
+# The order in which the form asks (the domain's required_slots list matches it):
+# consent first, then the fields in summary order, the legal-channel choice, confirmation.
+FORM_ORDER: tuple[str, ...] = ("consent", *SUMMARY_FIELDS, "channel_choice", "confirm")
 CANCEL_CONFIRM = "cancel_confirm"
 ROUTING_INPUTS = frozenset({"facts", "demand", "respondent", "prior_procedure", "occurred_on", "petition_type"})
 MAX_FAILURES_BEFORE_HUMAN = 3

@@ -290,3 +290,12 @@ def test_a_closed_answer_is_not_taken_for_a_policy_question() -> None:
     assert result.updates["channel_choice"] == "petition"
     declined = process_turn(s, turn("先走建议的途径，不提交了", "faq", 0.9), TODAY)
     assert declined.outcome == "redirected"
+
+
+def test_form_order_matches_the_domain() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    domain = yaml.safe_load((Path(__file__).resolve().parents[3] / "domain.yml").read_text(encoding="utf-8"))
+    assert list(FORM_ORDER) == domain["forms"]["petition_form"]["required_slots"]
