@@ -55,7 +55,7 @@ def run(folder: Path | None = None) -> Result:
     markdown = "\n\n".join([
         f"`{FILE}`: {len(rows)} questions, {len(topics)} topics (noisy tags), today = "
         f"{BENCH_TODAY.isoformat()}. Recommended `legal_channel` counts; "
-        f"No specific rule matched (catch-all `{CATCH_ALL}` → `petition`) for {catch_all} "
+        f"no specific rule matched (catch-all `{CATCH_ALL}` → `petition`) for {catch_all} "
         f"({pct(catch_all / len(rows) if rows else 0)}).",
         grid,
     ])

@@ -191,7 +191,12 @@ def load_model(path: Path) -> Model:
 
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
-    logging.getLogger("jieba").setLevel(logging.WARNING)  # "Building prefix dict ..." on stdout
+    try:  # jieba sets its logger to DEBUG on import: import it first, then quiet it
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+    except ImportError:
+        pass
     start = time.perf_counter()
     agent = Agent.load(str(path))
     return Model(path=path, agent=agent, load_seconds=time.perf_counter() - start)

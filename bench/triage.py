@@ -72,7 +72,7 @@ def run(path: Path = HELDOUT) -> Result:
         version_note += f" (the set was written against `{data['table_version']}`)"
     miss_table = table(
         ["id", "got", "expected", "deadline got", "deadline ok"],
-        [(r["id"], r["channel"], r["expected"], f"{r['deadline'][0]} {r['deadline'][1]}",
+        [(r["id"], r["channel"], r["expected"], "-" if r["deadline"][0] == "none" else f"{r['deadline'][1]} {r['deadline'][0]}",
           "-" if r["deadline_ok"] is None else r["deadline_ok"]) for r in misses],
     )
     markdown = "\n\n".join([
