@@ -94,9 +94,9 @@ class ActionLegalChannel(Action):
             state = dialogue.start(text)
         result = dialogue.result_of(state, today())
         if in_petition:
-            dispatcher.utter_message(text=render_chat(result) + "\n\n我们接着登记。")
+            dispatcher.utter_message(text=render_chat(result, with_question=False) + "\n\n我们接着登记。")
             return []
-        dispatcher.utter_message(text=render_chat(result), buttons=FOLLOW_UP)
+        dispatcher.utter_message(text=render_chat(result, with_question=False), buttons=FOLLOW_UP)
         return [
             SlotSet("legal_channel", result.legal_channel),
             SlotSet("legal_channel_alternatives", list(result.legal_channel_alternatives)),

@@ -57,7 +57,7 @@ def route_petition(values: Mapping[str, Any], today: date) -> RoutingAdvice:
         return RoutingAdvice(False, "", slots)
     message = (
         "提交前想提醒您：\n"
-        + render_chat(result)
+        + render_chat(result, with_question=False)
         + "\n\n按法定途径办理通常更快，也不会错过期限。您仍然希望提交这件信访事项吗？"
     )
     return RoutingAdvice(True, message, slots)

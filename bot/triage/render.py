@@ -46,8 +46,11 @@ def _book(law: str) -> str:
     return f"《{law}》"
 
 
-def render_chat(result: TriageResult) -> str:
-    """Recommendation, reason, articles, deadline (with warning), where to go, disclaimer."""
+def render_chat(result: TriageResult, *, with_question: bool = True) -> str:
+    """Recommendation, reason, articles, deadline (with warning), where to go, disclaimer.
+
+    ``with_question=False`` leaves out the follow-up question (when the chat cannot take the answer).
+    """
     label = CHANNEL_LABELS.get(result.legal_channel, result.legal_channel)
     lines = [f"建议您：{label}。"]
     if result.legal_channel_alternatives:
@@ -66,7 +69,7 @@ def render_chat(result: TriageResult) -> str:
         lines.append(f"⚠ {dl['warning']}")
     if result.where:
         lines.append(f"去哪里办：{result.where}。")
-    if result.questions:
+    if with_question and result.questions:
         lines.append("如果方便，请再告诉我：" + result.questions[0].text)
     lines.append(result.disclaimer)
     return "\n".join(line for line in lines if line)

@@ -299,3 +299,9 @@ def test_form_order_matches_the_domain() -> None:
 
     domain = yaml.safe_load((Path(__file__).resolve().parents[3] / "domain.yml").read_text(encoding="utf-8"))
     assert list(FORM_ORDER) == domain["forms"]["petition_form"]["required_slots"]
+
+
+def test_routing_advice_asks_no_question_the_form_cannot_take() -> None:
+    s = state("prior_procedure", **{k: v for k, v in FILLED.items() if k not in ("prior_procedure", "channel_choice")})
+    result = process_turn(s, turn("没有"), TODAY)
+    assert "请再告诉我" not in result.updates["channel_prompt"]
