@@ -1,0 +1,221 @@
+"""Pure pieces of the Telegram channel: update -> inbound message, text splitting,
+callback-data keys and update de-duplication. No network, no Rasa import."""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+
+MAX_MESSAGE_CHARS = 4096  # Telegram's limit for one sendMessage text
+MAX_CALLBACK_BYTES = 64  # Telegram's limit for InlineKeyboardButton.callback_data (UTF-8 bytes)
+CALLBACK_KEY_PREFIX = "k:"
+
+# Bot commands -> Rasa intent payloads (the domain's intents, see DESIGN "Contract: dialogue").
+COMMANDS: dict[str, str] = {
+    "start": "/greet",
+    "help": "/help",
+    "cancel": "/cancel",
+    "status": "/check_status",
+}
+UNKNOWN_COMMAND_PAYLOAD = "/help"
+
+MSG_ATTACHMENT = (
+    "已收到您发送的文件/图片，谢谢。目前在对话中暂不能把附件直接存入信访件，"
+    "请您用文字描述主要内容；需要提交书面材料的，工作人员会与您联系。"
+)
+MSG_LOCATION = "已收到您发送的位置，谢谢。"
+MSG_BUTTON_EXPIRED = "这个按钮已失效，请您直接输入您的选择。"
+MSG_UNSUPPORTED = "抱歉，暂时只能处理文字消息，请您用文字告诉我。"
+
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@[A-Za-z0-9_]+)?(?:\s|$)")
+
+
+@dataclass
+class Inbound:
+    """What one Telegram update asks the channel to do.
+
+    ``text`` goes to Rasa (``None``: nothing to forward); ``notices`` are polite replies the
+    channel sends itself before that; ``callback_query_id`` must be answered.
+    """
+
+    chat_id: int
+    text: str | None = None
+    notices: list[str] = field(default_factory=list)
+    callback_query_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def command_payload(text: str) -> str | None:
+    """``/start``, ``/help@MyBot`` ... -> the Rasa payload; ``None`` when not a command.
+
+    Any other text beginning with "/" is treated as an unknown command (-> help) so that a
+    citizen cannot inject Rasa intent payloads such as ``/inform{"phone": ...}`` by typing.
+    """
+    if not text.startswith("/"):
+        return None
+    match = _COMMAND.match(text)
+    if match is None:
+        return UNKNOWN_COMMAND_PAYLOAD
+    return COMMANDS.get(match.group(1).lower(), UNKNOWN_COMMAND_PAYLOAD)
+
+
+def contact_text(phone_number: str) -> str:
+    """A shared contact's number as the citizen would type it (mainland mobiles as 11 digits)."""
+    digits = re.sub(r"\D", "", phone_number)
+    if digits.startswith("86") and len(digits) == 13 and digits[2] == "1":
+        return digits[2:]
+    return f"+{digits}" if digits else phone_number.strip()
+
+
+def update_to_inbound(update: Update, callbacks: CallbackStore) -> Inbound | None:
+    """Map one Update to an Inbound, or ``None`` for updates the channel ignores
+    (edited messages, channel posts, group chats, inline queries, anything unknown)."""
+    query = update.callback_query
+    if query is not None:
+        message = query.message
+        chat = message.chat if message is not None else None
+        if chat is not None and chat.type != "private":
+            return None
+        chat_id = chat.id if chat is not None else query.from_user.id
+        inbound = Inbound(
+            chat_id=chat_id, callback_query_id=query.id,
+            metadata=_metadata(update, query.from_user, chat_type="private"),
+        )
+        data = query.data or ""
+        if data.startswith(CALLBACK_KEY_PREFIX):
+            payload = callbacks.resolve(data)
+            if payload is None:
+                inbound.notices.append(MSG_BUTTON_EXPIRED)
+                return inbound
+            data = payload
+        inbound.text = data or None
+        return inbound
+
+    message = update.message
+    if message is None or message.chat.type != "private":
+        return None
+    inbound = Inbound(
+        chat_id=message.chat.id,
+        metadata=_metadata(update, message.from_user, chat_type=message.chat.type,
+                           message_id=message.message_id),
+    )
+    if message.text is not None:
+        text = message.text.strip()
+        if not text:
+            return None
+        inbound.text = command_payload(text) or text
+    elif message.contact is not None:
+        inbound.text = contact_text(message.contact.phone_number)
+    elif message.location is not None:
+        loc = message.location
+        inbound.notices.append(MSG_LOCATION)
+        inbound.text = f"{loc.latitude:.6f},{loc.longitude:.6f}"
+    elif message.effective_attachment is not None:
+        inbound.notices.append(MSG_ATTACHMENT)
+        caption = (message.caption or "").strip()
+        if caption:
+            inbound.text = command_payload(caption) or caption
+    else:  # service messages (member joined, pinned ...), nothing to answer
+        return None
+    return inbound
+
+
+def _metadata(update: Update, user: Any, *, chat_type: str, message_id: int | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"update_id": update.update_id, "chat_type": chat_type}
+    if message_id is not None:
+        meta["message_id"] = message_id
+    if user is not None:
+        meta["user_id"] = user.id
+        if user.language_code:
+            meta["language_code"] = user.language_code
+    return {"telegram": meta}
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Split a reply into Telegram-sized pieces, on line boundaries when possible.
+
+    A single line longer than ``limit`` is cut hard. Empty text gives no pieces.
+    """
+    if limit <= 0:
+        raise ValueError("limit must be positive")
+    if not text:
+        return []
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:  # hard cut of an over-long line
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            chunks.append(current)
+            current = ""
+        current += line
+    if current:
+        chunks.append(current)
+    # trailing newlines at cut points are noise in a chat bubble
+    return [c.rstrip("\n") or c for c in chunks]
+
+
+class CallbackStore:
+    """Payloads too long for callback_data, behind short keys ``k:<id>`` (bounded, in memory).
+
+    The key is derived from the payload, so every process computes the same key, but the
+    map itself is per process: after a restart (or on another replica) an old key no longer
+    resolves and the citizen is asked to type the choice. A shared store comes later.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._max = max_entries
+        self._map: OrderedDict[str, str] = OrderedDict()
+
+    def callback_data(self, payload: str) -> str:
+        """The callback_data for a payload: itself when it fits in 64 bytes, else a key."""
+        if payload and len(payload.encode("utf-8")) <= MAX_CALLBACK_BYTES \
+                and not payload.startswith(CALLBACK_KEY_PREFIX):
+            return payload
+        key = CALLBACK_KEY_PREFIX + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+        self._map[key] = payload
+        self._map.move_to_end(key)
+        while len(self._map) > self._max:
+            self._map.popitem(last=False)
+        return key
+
+    def resolve(self, data: str) -> str | None:
+        payload = self._map.get(data)
+        if payload is not None:
+            self._map.move_to_end(data)
+        return payload
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+
+class UpdateDeduper:
+    """Remembers the last ``max_entries`` update_ids of this process.
+
+    Telegram re-sends an update when the webhook did not answer in time; within one process
+    each update_id is handled once. Several Rasa replicas need a shared store (Redis) later.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._max = max_entries
+        self._seen: OrderedDict[int, None] = OrderedDict()
+
+    def first_time(self, update_id: int) -> bool:
+        """True the first time an update_id is seen (and remembers it)."""
+        if update_id in self._seen:
+            self._seen.move_to_end(update_id)
+            return False
+        self._seen[update_id] = None
+        while len(self._seen) > self._max:
+            self._seen.popitem(last=False)
+        return True
