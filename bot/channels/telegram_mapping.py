@@ -31,6 +31,8 @@ MSG_LOCATION = "已收到您发送的位置，谢谢。"
 MSG_BUTTON_EXPIRED = "这个按钮已失效，请您直接输入您的选择。"
 MSG_UNSUPPORTED = "抱歉，暂时只能处理文字消息，请您用文字告诉我。"
 
+_FILE_KINDS = ("photo", "document", "video", "audio", "voice", "video_note", "animation")
+_OTHER_CONTENT = ("sticker", "poll", "dice", "venue", "game", "story")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@[A-Za-z0-9_]+)?(?:\s|$)")
 
 
@@ -68,6 +70,8 @@ def contact_text(phone_number: str) -> str:
     digits = re.sub(r"\D", "", phone_number)
     if digits.startswith("86") and len(digits) == 13 and digits[2] == "1":
         return digits[2:]
+    if len(digits) == 11 and digits[0] == "1":  # already a mainland mobile without country code
+        return digits
     return f"+{digits}" if digits else phone_number.strip()
 
 
@@ -114,18 +118,20 @@ def update_to_inbound(update: Update, callbacks: CallbackStore) -> Inbound | Non
         loc = message.location
         inbound.notices.append(MSG_LOCATION)
         inbound.text = f"{loc.latitude:.6f},{loc.longitude:.6f}"
-    elif message.effective_attachment is not None:
+    elif any(getattr(message, kind, None) for kind in _FILE_KINDS):
         inbound.notices.append(MSG_ATTACHMENT)
         caption = (message.caption or "").strip()
         if caption:
             inbound.text = command_payload(caption) or caption
-    else:  # service messages (member joined, pinned ...), nothing to answer
+    elif any(getattr(message, kind, None) for kind in _OTHER_CONTENT):
+        inbound.notices.append(MSG_UNSUPPORTED)
+    else:  # service messages (pinned, chat settings ...), nothing to answer
         return None
     return inbound
 
 
 def _metadata(update: Update, user: Any, *, chat_type: str, message_id: int | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"update_id": update.update_id, "chat_type": chat_type}
+    meta: dict[str, Any] = {"update_id": update.update_id, "chat_type": str(chat_type)}
     if message_id is not None:
         meta["message_id"] = message_id
     if user is not None:
@@ -149,20 +155,21 @@ def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     chunks: list[str] = []
     current = ""
     for line in text.splitlines(keepends=True):
-        while len(line) > limit:  # hard cut of an over-long line
+        while len(line.removesuffix("\n")) > limit:  # hard cut of an over-long line
             if current:
                 chunks.append(current)
                 current = ""
             chunks.append(line[:limit])
             line = line[limit:]
-        if len(current) + len(line) > limit:
+        # the newline ending a piece is dropped at the cut, so it does not count
+        if current and len(current) + len(line.removesuffix("\n")) > limit:
             chunks.append(current)
             current = ""
         current += line
     if current:
         chunks.append(current)
-    # trailing newlines at cut points are noise in a chat bubble
-    return [c.rstrip("\n") or c for c in chunks]
+    pieces = [c.removesuffix("\n") for c in chunks]
+    return [p for p in pieces if p.strip()]  # Telegram refuses blank messages
 
 
 class CallbackStore:
