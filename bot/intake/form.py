@@ -24,6 +24,9 @@ from bot.intake.parse import parse_free_text
 from bot.intake.petition_type import match_petition_type, suggest_petition_type
 from bot.intake.routing import route_petition
 from bot.intake.summary import SUMMARY_FIELDS, display_value, render_summary
+from bot.triage import triage
+from bot.triage.dialogue import looks_like_channel_question
+from bot.triage.render import render_chat
 
 # The order in which the form asks (the domain's required_slots list matches it):
 # consent first, then the fields in summary order, the legal-channel choice, confirmation.
@@ -39,7 +42,8 @@ INTERRUPTION_INTENTS = frozenset(
 # Free-text answers: a message is an interruption only when NLU is sure and it reads as a question.
 FREE_TEXT_SLOTS = frozenset({"petitioner_name", "address", "respondent", "facts", "demand", "issue_region"})
 CORRECTION_MARKERS = re.compile(r"(写错|填错|输错|说错|不对|有误|错了|改成|改为|更正|更改|修改|应该是|应为|重新填)")
-QUESTION_MARKERS = re.compile(r"[?？]|吗$|呢$|怎么|如何|多久|哪里|什么")
+QUESTION_MARKERS = re.compile(r"[?？]|吗$|呢$|怎么|如何|多久|多长|几天|哪里|什么|能不能|可不可以")
+SHORT_REPLY_CHARS = 12
 SAME_AS_ADDRESS = re.compile(r"(与|和|跟)?(我的)?(住址|地址|家庭住址)(相同|一样)|同上|就是我家|在我家")
 NO_RESPONDENT = re.compile(r"^(没有|无|没|没有具体对象|不涉及|不清楚)[。！!]?$")
 PRIOR_KEYWORDS: tuple[tuple[str, str], ...] = (
@@ -284,6 +288,13 @@ def _activate(state: FormState, text: str, turn: UserTurn, today: date, result: 
         "好的，我来帮您登记信访事项，大约需要5分钟。过程中您随时可以修改任何一项，"
         "说“取消”可以放弃登记。"
     )
+    if looks_like_channel_question(text):
+        # "I want to report X — where do I go?": answer the question first, then register
+        advice = triage(text, {}, today)
+        result.say(
+            render_chat(advice, with_question=False)
+            + "\n\n如果您希望在这里登记，我们会按规定转交有权处理的机关。不需要的话回复“取消”。"
+        )
     if turn.intent == "start_petition" or len(text) >= 8:
         found = _fields_from_text(text, today)
         if len(text) >= 30 and not state.get("facts") and not found:
@@ -313,8 +324,13 @@ def _is_interruption(asked: str | None, text: str, turn: UserTurn) -> bool:
         return False
     if asked in CLOSED_ANSWER_SLOTS and text and not QUESTION_MARKERS.search(text) and _parses_as(asked, text, turn):
         return False  # "仍然提交" answers the question even if NLU hears a policy topic
+    if (asked == "issue_region" and SAME_AS_ADDRESS.search(text)) or (
+        asked == "respondent" and NO_RESPONDENT.match(text.strip())
+    ):
+        return False  # the question's own button
     if asked in FREE_TEXT_SLOTS:
-        return turn.confidence >= 0.7 and (len(text) <= 40 or bool(QUESTION_MARKERS.search(text)))
+        # a statement of some length answers the question, whatever NLU thinks of it
+        return turn.confidence >= 0.7 and (len(text) <= SHORT_REPLY_CHARS or bool(QUESTION_MARKERS.search(text)))
     return turn.confidence >= 0.5
 
 

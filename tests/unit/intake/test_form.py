@@ -305,3 +305,27 @@ def test_routing_advice_asks_no_question_the_form_cannot_take() -> None:
     s = state("prior_procedure", **{k: v for k, v in FILLED.items() if k not in ("prior_procedure", "channel_choice")})
     result = process_turn(s, turn("没有"), TODAY)
     assert "请再告诉我" not in result.updates["channel_prompt"]
+
+
+def test_a_narrative_answer_is_facts_even_when_nlu_is_sure_of_something_else() -> None:
+    story = "从去年三月开始公司就一直拖欠我们工资，一共三个月，老板一直说没钱"
+    s = state("facts", **{k: FILLED[k] for k in FORM_ORDER[:9]})
+    result = process_turn(s, turn(story, "faq", 0.95), TODAY)
+    assert not result.reject
+    assert result.updates["facts"] == story
+
+
+def test_starting_with_a_where_question_answers_it_first() -> None:
+    s = state(None)
+    s.activating = True
+    result = process_turn(s, turn("村支书贪污扶贫款，我想举报他，应该向哪里反映？", "start_petition"), TODAY)
+    said = texts(result)
+    assert "纪检监察" in said and "第三十条" in said
+    assert result.next_slot == "consent"
+
+
+@pytest.mark.parametrize(("asked", "text"), [("issue_region", "与住址相同"), ("respondent", "没有具体对象")])
+def test_a_question_s_own_button_is_never_an_interruption(asked: str, text: str) -> None:
+    s = state(asked, **{k: FILLED[k] for k in FORM_ORDER[:6]})
+    result = process_turn(s, turn(text, "faq", 1.0), TODAY)
+    assert not result.reject and asked in result.updates
