@@ -136,7 +136,7 @@ def _parse_yes_no(field_name: str, text: str, turn: UserTurn) -> bool:
     raise InvalidField(field_name, user_message="请回复“是”或“不是”。")
 
 
-def _parses_as(slot: str, text: str, turn: UserTurn) -> bool:
+def _parses_as(slot: str, text: str, turn: UserTurn, today: date) -> bool:
     answer_turn = UserTurn(text=text, intent="inform", confidence=turn.confidence, entities=turn.entities)
     try:
         if slot == "consent":
@@ -144,7 +144,7 @@ def _parses_as(slot: str, text: str, turn: UserTurn) -> bool:
         elif slot in ("confirm", "channel_choice"):
             _parse_yes_no(slot, text, answer_turn)
         else:
-            _parser_for(slot, date.today())(text, answer_turn)
+            _parser_for(slot, today)(text, answer_turn)
     except InvalidField:
         return False
     return True
@@ -252,7 +252,7 @@ def process_turn(state: FormState, turn: UserTurn, today: date) -> TurnResult:
         result.next_slot = CANCEL_CONFIRM
         return result
 
-    if _is_interruption(asked, text, turn):
+    if _is_interruption(asked, text, turn, today):
         result.reject = True
         return result
 
@@ -319,10 +319,10 @@ def _fields_from_text(text: str, today: date) -> dict[str, Any]:
 CLOSED_ANSWER_SLOTS = frozenset({"consent", "confirm", "channel_choice", "petition_type", "prior_procedure", "people_count"})
 
 
-def _is_interruption(asked: str | None, text: str, turn: UserTurn) -> bool:
+def _is_interruption(asked: str | None, text: str, turn: UserTurn, today: date) -> bool:
     if turn.intent not in INTERRUPTION_INTENTS:
         return False
-    if asked in CLOSED_ANSWER_SLOTS and text and not QUESTION_MARKERS.search(text) and _parses_as(asked, text, turn):
+    if asked in CLOSED_ANSWER_SLOTS and text and not QUESTION_MARKERS.search(text) and _parses_as(asked, text, turn, today):
         return False  # "仍然提交" answers the question even if NLU hears a policy topic
     if (asked == "issue_region" and SAME_AS_ADDRESS.search(text)) or (
         asked == "respondent" and NO_RESPONDENT.match(text.strip())
