@@ -13,14 +13,14 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 # Test directories that exist (git does not keep empty ones).
-TEST_DIRS := $(wildcard tests/unit tests/integration tests/conversations tests/e2e)
+TEST_DIRS := $(wildcard tests/unit tests/integration tests/fuzz tests/conversations tests/e2e)
 PYTEST_ARGS ?=
 
-.PHONY: help venv env train run lint fix test test-unit bench clean
+.PHONY: help venv env train run lint fix test test-unit bench bench-load clean
 
 help:
 	@echo "make run        set up .venv, .env and the model, then run rasa + actions + back-office"
-	@echo "make test       lint, then all tests (unit, integration, conversations, e2e)"
+	@echo "make test       lint, then all tests (unit, integration, fuzz, conversations, e2e)"
 	@echo "make test-unit  unit tests only (fast, no services)"
 	@echo "make lint       ruff + mypy"
 	@echo "make fix        apply ruff's automatic fixes (import order, pyupgrade, ...)"
@@ -28,6 +28,7 @@ help:
 	@echo "make env        write .env with fresh secrets if missing"
 	@echo "make train      train the Rasa model unless models/<data-hash>.tar.gz exists"
 	@echo "make bench      run the benchmarks (bench/)"
+	@echo "make bench-load load benchmark, ours vs stock Rasa config (BENCH_LOAD_ARGS=--help for options)"
 	@echo "make clean      remove caches, test output and trained models (keeps .venv, .env, var/)"
 
 venv:
@@ -63,6 +64,12 @@ test-unit: venv
 bench: venv
 	$(PY) -m bench.run
 
+# Load benchmark (docs/performance.md): 50 simulated citizens against our stack and the stock Rasa
+# configuration, alternating. The stock model trains on first use (long: see docs/performance.md).
+BENCH_LOAD_ARGS ?=
+bench-load: venv
+	$(PY) -m bench.load $(BENCH_LOAD_ARGS)
+
 clean:
-	rm -rf .pytest_cache .mypy_cache .ruff_cache results .rasa models/*.tar.gz models/.tmp-*
+	rm -rf .pytest_cache .mypy_cache .ruff_cache results .rasa models/*.tar.gz models/*.train.json models/.tmp-*
 	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,4 +1,4 @@
-"""``action_request_human``: tell the citizen how a person takes over."""
+"""``action_request_human``: open a handoff so staff can take the chat over in the console."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,10 +7,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-HANDOFF = (
-    "需要人工帮助的话，您可以拨打12345政务服务便民热线，或在工作时间到当地信访接待场所。"
-    "在这里登记的事项都会由工作人员办理，进展会在这里通知您；已填写的内容不会丢失。"
-)
+from actions._runtime import session_factory
+from actions._tracker import channel_of
+from bot.errors import PetitionError
+from bot.handoff.chat import request_human_reply
 
 
 class ActionRequestHuman(Action):
@@ -20,5 +20,13 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=HANDOFF)
+        from bot.handoff.service import do_request_human
+
+        text = str((tracker.latest_message or {}).get("text") or "")
+        try:
+            handoff = do_request_human(session_factory(), channel_of(tracker), tracker.sender_id, text)
+            state: str | None = handoff.state
+        except PetitionError:
+            state = None
+        dispatcher.utter_message(text=request_human_reply(state))
         return []

@@ -2,6 +2,8 @@
 
 A story that ends with "where do I go?" starts the legal-channel consultation; a
 story without a question is offered the two things the assistant can do with it.
+A second press of "确认提交" right after the petition was submitted (a double click) is told
+the number it already has, or that the kept petition needs no second submission.
 """
 from __future__ import annotations
 
@@ -24,7 +26,13 @@ class ActionRouteStray(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        text = user_turn(tracker).text
+        turn = user_turn(tracker)
+        text = turn.text
+        if turn.intent == "affirm":
+            again = _submitted_just_before(tracker)
+            if again is not None:
+                dispatcher.utter_message(text=again)
+                return []
         if looks_like_channel_question(text):
             return [FollowupAction("legal_channel_form")]
         if len(text) >= NARRATIVE_MIN_CHARS:
@@ -36,5 +44,40 @@ class ActionRouteStray(Action):
                 ],
             )
             return []
-        dispatcher.utter_response("utter_what_next")
+        dispatcher.utter_message(response="utter_what_next")
         return []
+
+
+SUBMITTED_ALREADY = (
+    "您的信访事项已经提交过了，编号：{case_no}，不需要重复提交。"
+    "办理进度有变化时我会在这里通知您，您也可以随时发送“查询进度”。"
+)
+KEPT_ALREADY = "您的信访事项已经收到并保存好了，不需要重复提交；登记好后编号会发到这里。"
+
+
+def _submitted_just_before(tracker: Tracker) -> str | None:
+    """The answer to a repeated confirmation when the previous turn submitted the petition, else None."""
+    from actions.submit import KEPT
+
+    said: list[str] = []
+    seen_user = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif not seen_user:
+            continue
+        elif kind == "bot":
+            said.append(str(event.get("text") or ""))
+        elif kind == "action" and event.get("name") not in (None, "action_listen"):
+            if event.get("name") != "action_submit_petition":
+                return None
+            case_no = tracker.get_slot("case_no")
+            if case_no and any(case_no in line for line in said):
+                return SUBMITTED_ALREADY.format(case_no=case_no)
+            if KEPT in said:
+                return KEPT_ALREADY
+            return None  # cancelled, redirected or refused: an ordinary stray answer
+    return None

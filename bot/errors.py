@@ -86,3 +86,42 @@ class UpstreamUnavailable(PetitionError):
     http_status = 503
     retryable = True
     user_message = "系统正忙，请您稍后再试，已填写的内容不会丢失。"
+
+
+class DeliveryFailed(PetitionError):
+    """A chat API did not accept an outgoing message (raised by outbox senders).
+
+    ``retryable`` (per instance) tells the dispatcher to try again later; ``retry_after`` is the
+    channel's own hint in seconds; ``parts_sent`` counts the pieces of a split text that did go
+    out, so a retry sends only the rest.
+    """
+
+    code = "delivery_failed"
+    http_status = 502
+    retryable = True
+    user_message = "消息暂时没有发送成功，系统会自动重试。"
+
+    def __init__(self, detail: str = "", *, retryable: bool | None = None, retry_after: float | None = None,
+                 parts_sent: int | None = None, user_message: str | None = None) -> None:
+        super().__init__(detail, user_message=user_message)
+        if retryable is not None:
+            self.retryable = retryable
+        self.retry_after = retry_after
+        self.parts_sent = parts_sent
+
+
+class DeliveryRejected(DeliveryFailed):
+    """The channel refused the message for good (blocked bot, unknown user): no retry."""
+
+    code = "delivery_rejected"
+    retryable = False
+    user_message = "消息无法送达对方，请工作人员通过其他方式联系。"
+
+
+class DeliveryHeld(PetitionError):
+    """Not a failure: the message cannot be pushed now (WeChat 48-hour window, REST without a
+    callback URL) and waits for the citizen's next message."""
+
+    code = "delivery_held"
+    http_status = 409
+    user_message = "消息将在您下次发来消息时送达。"

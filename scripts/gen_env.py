@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write ``.env`` with fresh random secrets when it does not exist. Never overwrites.
+"""Write ``.env`` with fresh random secrets when it does not exist. Never overwrites (an
+existing file without ``PII_KEYS`` only gets a key appended, see ``add_missing_pii_key``).
 
     python scripts/gen_env.py            # <repo>/.env
     python scripts/gen_env.py path/.env  # somewhere else
@@ -9,9 +10,13 @@ shell-safe (``secrets.token_urlsafe`` only produces ``[A-Za-z0-9_-]``). Mode 060
 """
 from __future__ import annotations
 
+import base64
 import os
+import re
 import secrets
 import sys
+from collections.abc import Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +29,10 @@ TEMPLATE = """\
 RASA_TOKEN={rasa_token}
 # Admin bearer token for the back-office API: Authorization: Bearer <BACKOFFICE_TOKEN>
 BACKOFFICE_TOKEN={backoffice_token}
+# Key ring for personal data at rest (ID/phone numbers, transcripts, Rasa tracker events):
+# comma-separated <kid>:<base64 of 32 bytes>, the first one encrypts. Back it up: without it
+# the stored personal data cannot be read. Rotation: docs/security.md.
+PII_KEYS={pii_keys}
 
 # Database of cases. Default: SQLite file var/cases.db. Production: PostgreSQL, e.g.
 # DATABASE_URL=postgresql+psycopg2://user:password@db-host:5432/xinfang
@@ -42,11 +51,37 @@ BACKOFFICE_TOKEN={backoffice_token}
 """
 
 
+def new_pii_key() -> str:
+    """A fresh PII_KEYS entry ``k<date>:<base64url, 32 bytes>`` (same format as
+    ``python -m bot.security new-key``; shell-safe characters only)."""
+    kid = "k" + datetime.now(timezone.utc).strftime("%Y%m%d")
+    return f"{kid}:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode('ascii').rstrip('=')}"
+
+
 def render() -> str:
     return TEMPLATE.format(
         rasa_token=secrets.token_urlsafe(32),
         backoffice_token=secrets.token_urlsafe(32),
+        pii_keys=new_pii_key(),
     )
+
+
+def add_missing_pii_key(path: Path, environ: Mapping[str, str] = os.environ) -> bool:
+    """Append a PII key to an ``.env`` written before PII_KEYS existed. True if appended.
+
+    Never when the file already has one, or when PII_KEYS comes from the environment (an
+    operator's key must not be shadowed by a new one: run.sh sources .env over the environment).
+    """
+    text = path.read_text(encoding="utf-8")
+    if re.search(r"^\s*(export\s+)?PII_KEYS=", text, flags=re.MULTILINE) or environ.get("PII_KEYS", "").strip():
+        return False
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(
+            ("" if text.endswith("\n") or not text else "\n")
+            + "\n# Added by scripts/gen_env.py: key ring for personal data at rest (docs/security.md).\n"
+            + f"PII_KEYS={new_pii_key()}\n"
+        )
+    return True
 
 
 def write_env(path: Path) -> bool:
@@ -64,8 +99,10 @@ def write_env(path: Path) -> bool:
 def main(argv: list[str]) -> int:
     path = Path(argv[1]) if len(argv) > 1 else ROOT / ".env"
     if write_env(path):
-        print(f"[gen_env] wrote {path} with new RASA_TOKEN and BACKOFFICE_TOKEN (mode 0600)",
+        print(f"[gen_env] wrote {path} with new RASA_TOKEN, BACKOFFICE_TOKEN and PII_KEYS (mode 0600)",
               file=sys.stderr)
+    elif add_missing_pii_key(path):
+        print(f"[gen_env] {path} exists; appended a new PII_KEYS (personal data encryption key)", file=sys.stderr)
     else:
         print(f"[gen_env] {path} exists; left unchanged", file=sys.stderr)
     return 0

@@ -146,8 +146,18 @@ check_alive() {
     done
 }
 
-start actions "$RASA" run actions --port "$ACTIONS_PORT" --actions actions
-start rasa "$RASA" run --enable-api --auth-token "$RASA_TOKEN" --model "$MODEL" \
+if [[ -n "${TELEGRAM_TOKEN:-}" ]]; then
+    if [[ -n "${TELEGRAM_WEBHOOK_URL:-}" ]]; then
+        say "telegram: webhook mode, registering $TELEGRAM_WEBHOOK_URL on start"
+    else
+        say "telegram: long polling (TELEGRAM_WEBHOOK_URL is not set; fine for development)"
+    fi
+fi
+# The action server keeps a silent new connection open 75 s instead of Sanic's 5 s (a busy
+# moment would otherwise fail Rasa's calls); Rasa runs with our speed fixes (docs/performance.md).
+start actions env SANIC_KEEP_ALIVE_TIMEOUT="${SANIC_KEEP_ALIVE_TIMEOUT:-75}" \
+    "$RASA" run actions --port "$ACTIONS_PORT" --actions actions
+start rasa "$PY" -m bot.dialogue.serve run --enable-api --auth-token "$RASA_TOKEN" --model "$MODEL" \
     --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml
 start backoffice "$PY" -m bot.backoffice
 

@@ -7,3 +7,6 @@ from tests.db_fixtures import (
     session_factory,
     sqlite_url,
 )
+from tests.pii_keys import use_test_keys
+
+use_test_keys()  # PII_KEYS for this process and the processes tests start

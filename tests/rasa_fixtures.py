@@ -31,6 +31,8 @@ import pytest
 
 from bot.settings import PROJECT_ROOT
 from bot.training.model_cache import ensure_model
+from tests.channel_standins import ChannelStandIns, start_channel_standins
+from tests.pii_keys import TEST_PII_KEYS
 
 READY_TIMEOUT = 180.0
 TEST_RASA_TOKEN = "test-rasa-token"
@@ -103,6 +105,10 @@ class Stack:
     database_url: str
     model: Path
     procs: list[_Proc] = field(default_factory=list)
+    #: Telegram / WeChat stand-ins the channels talk to (tests/channel_standins.py), when enabled
+    channels: ChannelStandIns | None = None
+    #: the environment the processes were started with (for restarting one of them)
+    env: dict[str, str] = field(default_factory=dict)
 
     # ---- talking to it -------------------------------------------------------------------
     def send(self, sender: str, text: str, *, timeout: float = 60.0) -> list[dict[str, Any]]:
@@ -142,6 +148,25 @@ class Stack:
         kwargs.setdefault("timeout", 30)
         return httpx.request(method, f"{self.backoffice_url}{path}", headers=headers, **kwargs)
 
+    # ---- faults ----------------------------------------------------------------------------
+    def proc(self, name: str) -> _Proc:
+        return next(p for p in self.procs if p.name == name)
+
+    def stop_process(self, name: str) -> None:
+        """Stop one process (e.g. "actions") to inject a fault; ``start_process`` brings it back."""
+        self.proc(name).stop()
+
+    def start_process(self, name: str, timeout: float = READY_TIMEOUT) -> None:
+        """Start a stopped process again and wait until the whole stack answers."""
+        proc = self.proc(name)
+        if not proc.alive():
+            proc.start(self.env)
+        deadline = time.monotonic() + timeout
+        while not all(_ready(self).values()):
+            if not proc.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not come back\n{self.logs()}")
+            time.sleep(0.5)
+
     # ---- diagnostics ---------------------------------------------------------------------
     def logs(self, lines: int = 60) -> str:
         """Tail of every process log, for assertion messages."""
@@ -163,7 +188,7 @@ def _write_endpoints(workdir: Path, actions_port: int) -> Path:
         "action_endpoint:\n"
         f"  url: http://127.0.0.1:{actions_port}/webhook\n"
         "tracker_store:\n"
-        "  type: SQL\n"
+        "  type: bot.dialogue.tracker_store.EncryptedSQLTrackerStore\n"
         "  dialect: sqlite\n"
         f"  db: {workdir / 'tracker.db'}\n",
         encoding="utf-8",
@@ -201,11 +226,17 @@ def _ready(stack: Stack) -> dict[str, bool]:
     }
 
 
-def start_stack(model: Path, workdir: Path, timeout: float = READY_TIMEOUT) -> Stack:
-    """Start the three processes and wait until all of them answer. Stops them on failure."""
+def start_stack(model: Path, workdir: Path, timeout: float = READY_TIMEOUT,
+                channels: ChannelStandIns | None = None, *, database_url: str | None = None,
+                extra_env: dict[str, str] | None = None) -> Stack:
+    """Start the three processes and wait until all of them answer. Stops them on failure.
+
+    ``database_url``: the case database (default a SQLite file in ``workdir``); ``extra_env``:
+    settings for every process (e.g. shorter retry intervals for a fault test).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port, bo_port = free_port(), free_port(), free_port()
-    database_url = f"sqlite:///{workdir / 'cases.db'}"
+    database_url = database_url or f"sqlite:///{workdir / 'cases.db'}"
     stack = Stack(
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         actions_url=f"http://127.0.0.1:{actions_port}",
@@ -228,18 +259,27 @@ def start_stack(model: Path, workdir: Path, timeout: float = READY_TIMEOUT) -> S
         RASA_URL=stack.rasa_url,
         RASA_TOKEN=TEST_RASA_TOKEN,
         BACKOFFICE_TOKEN=TEST_BACKOFFICE_TOKEN,
+        PII_KEYS=TEST_PII_KEYS,
         BACKOFFICE_HOST="127.0.0.1",
         BACKOFFICE_PORT=str(bo_port),
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        SANIC_KEEP_ALIVE_TIMEOUT="75",  # action server: as `make run` (docs/performance.md)
+        SUBMIT_SPOOL_DIR=str(workdir / "spool"),  # never the repository's var/spool
     )
+    env.update(extra_env or {})
+    if channels is not None:  # Telegram + WeChat enabled against the stand-ins
+        env.update(channels.env(stack.rasa_url, workdir))
+        stack.channels = channels
     _migrate(database_url, env)
+    stack.env = env
     endpoints = _write_endpoints(workdir, actions_port)
     rasa = _bin("rasa")
     stack.procs = [
-        _Proc("rasa", [
-            rasa, "run", "--enable-api", "--auth-token", TEST_RASA_TOKEN, "--model", str(model),
+        _Proc("rasa", [  # Rasa with bot.dialogue.speedups, as `make run` starts it
+            sys.executable, "-m", "bot.dialogue.serve", "run", "--enable-api", "--auth-token", TEST_RASA_TOKEN,
+            "--model", str(model),
             "--port", str(rasa_port), "--interface", "127.0.0.1",
             "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--endpoints", str(endpoints),
         ], workdir / "rasa.log"),
@@ -281,10 +321,15 @@ _MODEL_KEY = pytest.StashKey[Path]()
 
 @pytest.fixture(scope="session")
 def trained_model(request: pytest.FixtureRequest) -> Path:
-    """Path of the model for the current training data (trained on first use, then cached)."""
+    """Path of the model for the current training data (trained on first use, then cached).
+
+    ``E2E_MODEL=<model.tar.gz>`` uses that model instead (a quick local run while the training
+    data is being changed; CI leaves it unset).
+    """
     config = request.config
     if _MODEL_KEY not in config.stash:
-        config.stash[_MODEL_KEY] = ensure_model()
+        override = os.environ.get("E2E_MODEL", "").strip()
+        config.stash[_MODEL_KEY] = Path(override) if override else ensure_model()
     return config.stash[_MODEL_KEY]
 
 
@@ -297,9 +342,11 @@ def stack(request: pytest.FixtureRequest, trained_model: Path) -> Iterator[Stack
         pytest.fail(f"stack did not start earlier in this session: {cached}", pytrace=False)
     if cached is None:
         workdir = Path(tempfile.mkdtemp(prefix="xinfang-stack-"))
+        channels = start_channel_standins()
         try:
-            cached = start_stack(trained_model, workdir)
+            cached = start_stack(trained_model, workdir, channels=channels)
         except BaseException as exc:
+            channels.stop()
             config.stash[_STACK_KEY] = exc
             raise
         config.stash[_STACK_KEY] = cached
@@ -308,6 +355,7 @@ def stack(request: pytest.FixtureRequest, trained_model: Path) -> Iterator[Stack
 
         def teardown() -> None:
             started.stop()
+            channels.stop()
             if session.testsfailed:
                 sys.stderr.write(f"\n===== stack logs (workdir {started.workdir}) =====\n")
                 sys.stderr.write(started.logs(200) + "\n")

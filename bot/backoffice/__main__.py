@@ -11,6 +11,7 @@ import sys
 from bot.backoffice.app import create_app
 from bot.cases.db import make_engine, make_session_factory, migrate
 from bot.errors import StorageUnavailable
+from bot.security.startup import prepare_process
 from bot.settings import get_settings
 
 
@@ -20,6 +21,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     settings = get_settings()
+    prepare_process("backoffice", settings)  # masks ID/phone numbers in logs; exits without PII_KEYS
     if not settings.backoffice_token:
         logging.warning("BACKOFFICE_TOKEN is empty: every /api request will be refused (401)")
     engine = make_engine(settings.database_url)

@@ -19,10 +19,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.backoffice.api import cases_router, health_router
+from bot.backoffice.attachments_api import attachments_router
 from bot.backoffice.auth import TokenAuthenticator
+from bot.backoffice.console import install_console
+from bot.backoffice.console.training_pages import router as training_pages_router
+from bot.backoffice.handoff_api import handoff_router
 from bot.backoffice.intake_api import intake_router
+from bot.backoffice.limits import install_input_limits
+from bot.backoffice.queue_api import queue_router
+from bot.backoffice.training_api import training_router
 from bot.backoffice.triage_api import triage_router
 from bot.cases.db import make_engine, make_session_factory, migrate
+from bot.channels.outbox_worker import outbox_dispatch
 from bot.errors import PetitionError
 from bot.settings import Settings, get_settings
 
@@ -42,7 +50,13 @@ def register_routers(app: FastAPI) -> None:
     app.include_router(health_router)
     app.include_router(cases_router)
     app.include_router(triage_router)
+    app.include_router(training_router)  # admin loop: inbox, training, promotion (docs/admin.md)
+    app.include_router(training_pages_router)  # its console pages under /console/training
     app.include_router(intake_router)
+    app.include_router(handoff_router)
+    app.include_router(attachments_router)
+    app.include_router(queue_router)
+    install_console(app)  # staff console under /console: routes, static files, security headers
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -93,7 +107,9 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker |
         if engine is not None:
             await run_in_threadpool(migrate, engine)
         try:
-            yield
+            async with outbox_dispatch(settings, session_factory) as dispatcher:  # OUTBOX_DISPATCH
+                _app.state.outbox_dispatcher = dispatcher
+                yield
         finally:
             if engine is not None:
                 engine.dispose()
@@ -107,8 +123,9 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker |
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
-    app.state.authenticator = TokenAuthenticator.from_settings(settings)
+    app.state.authenticator = TokenAuthenticator.from_settings(settings, session_factory)
     install_error_handlers(app)
+    install_input_limits(app, settings)  # 413 for large bodies, 400 for malformed JSON
     register_routers(app)
     return app
 

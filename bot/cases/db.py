@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.errors import StorageUnavailable
+from bot.errors import InvalidInput, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,11 @@ def transaction(session_factory: sessionmaker, *, write: bool = False) -> Iterat
         if _is_connection_error(exc):
             log.warning("case store unavailable: %s", exc.__class__.__name__, exc_info=True)
             raise StorageUnavailable(f"database unavailable: {exc.orig!r}") from exc
+        if isinstance(exc, DataError):  # e.g. an id beyond the column's integer range
+            raise InvalidInput(f"value out of range: {exc.orig!r}") from exc
         raise
+    except OverflowError as exc:  # SQLite: a Python int wider than 64 bits (found by tests/fuzz)
+        raise InvalidInput(f"value out of range: {exc}") from exc
     finally:
         session.close()
 
@@ -138,8 +142,8 @@ def alembic_config(url: str | None = None) -> Any:
     return config
 
 
-def migrate(url_or_engine: str | URL | Engine, revision: str = "head") -> None:
-    """Upgrade the schema to ``revision`` (default: head). Safe to run on every start."""
+def migrate(url_or_engine: str | URL | Engine, revision: str = "heads") -> None:
+    """Upgrade the schema to ``revision`` (default: every head; feature branches each own a migration branch off 0001). Safe to run on every start."""
     from alembic import command
 
     owns_engine = not isinstance(url_or_engine, Engine)

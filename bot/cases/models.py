@@ -22,10 +22,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import declarative_base, relationship, validates
 from sqlalchemy.types import TypeDecorator
+
+from bot.security.crypto import EncryptedJSON, EncryptedString, blind_index
 
 # Deterministic constraint names, so migrations can address them on every backend.
 NAMING_CONVENTION = {
@@ -79,8 +82,9 @@ class Case(Base):
     # petition slots (contract: DESIGN.md "Contract: dialogue")
     petition_type = Column(String(32), nullable=True)
     petitioner_name = Column(String(100), nullable=False)
-    id_number = Column(String(32), nullable=True)
-    phone = Column(String(32), nullable=True)
+    #: encrypted at rest (AES-GCM, bot/security/crypto.py); look up by the *_hash blind index
+    id_number = Column(EncryptedString(), nullable=True)
+    phone = Column(EncryptedString(), nullable=True)
     address = Column(String(500), nullable=True)
     issue_region = Column(String(200), nullable=True)
     category = Column(String(64), nullable=True, index=True)
@@ -99,11 +103,44 @@ class Case(Base):
     triage_version = Column(String(64), nullable=True)
 
     #: the chat turns given at submit: [{"role": "citizen"|"assistant", "text": ..., "at": ...}, ...]
-    transcript = Column(JSON, nullable=False, default=list)
+    transcript = Column(EncryptedJSON(), nullable=False, default=list)
 
     created_at = Column(UTCDateTime, nullable=False, index=True)
     due_at = Column(UTCDateTime, nullable=True, index=True)
     updated_at = Column(UTCDateTime, nullable=False)
+
+    # workflow (bot/cases/workflow.py; migration 0003_workflow)
+    department_code = Column(String(32), nullable=True, index=True)
+    assignee = Column(String(200), nullable=True, index=True)
+    claimed_at = Column(UTCDateTime, nullable=True)
+    joint = Column(Boolean, nullable=False, default=False, server_default=false())
+    #: an earlier case of the same petitioner about the same matter (repeat petition)
+    linked_case_no = Column(String(32), nullable=True)
+    accepted_at = Column(UTCDateTime, nullable=True)
+    extended = Column(Boolean, nullable=False, default=False, server_default=false())
+    extension_reason = Column(Text, nullable=True)
+    not_accepted_reason = Column(Text, nullable=True)
+    suggested_channel = Column(String(64), nullable=True)
+    answer_text = Column(Text, nullable=True)
+    answered_at = Column(UTCDateTime, nullable=True)
+    review_requested_at = Column(UTCDateTime, nullable=True)
+    review_answer_text = Column(Text, nullable=True)
+    review_answered_at = Column(UTCDateTime, nullable=True)
+    recheck_requested_at = Column(UTCDateTime, nullable=True)
+    recheck_answer_text = Column(Text, nullable=True)
+    recheck_answered_at = Column(UTCDateTime, nullable=True)
+    closed_at = Column(UTCDateTime, nullable=True)
+    satisfaction = Column(Integer, nullable=True)
+    rated_at = Column(UTCDateTime, nullable=True)
+
+    # personal data protection (bot/cases/privacy.py; migration 0005_security)
+    #: blind indexes (keyed HMAC) of id_number and phone, for equality lookups; set by _index_pii
+    id_number_hash = Column(String(64), nullable=True, index=True)
+    phone_hash = Column(String(64), nullable=True, index=True)
+    #: department code of the accused unit (检举控告): its staff never see the petitioner's identity
+    respondent_department_code = Column(String(64), nullable=True)
+    #: set when the retention command replaced the personal data with placeholders
+    anonymised_at = Column(UTCDateTime, nullable=True)
 
     events = relationship(
         "CaseEvent",
@@ -116,6 +153,11 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_channel_sender_id", "channel", "sender_id"),
     )
+
+    @validates("id_number", "phone")
+    def _index_pii(self, key: str, value: str | None) -> str | None:
+        setattr(self, f"{key}_hash", blind_index(value))
+        return value
 
     def __repr__(self) -> str:
         return f"<Case {self.case_no} {self.status}>"

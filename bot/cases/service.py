@@ -7,6 +7,7 @@ The session factory must come from :func:`bot.cases.db.make_session_factory`
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -14,23 +15,28 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.cases.case_no import allocate_case_no, normalize_case_no
 from bot.cases.channel import Channel
 from bot.cases.db import transaction
 from bot.cases.deadlines import (
     acceptance_due,
+    add_days,
     answer_due,
     recheck_answer_due,
     review_answer_due,
     to_utc,
     utcnow,
 )
+from bot.cases.departments import load_table
 from bot.cases.models import Case, CaseEvent
+from bot.cases.routing import route
+from bot.cases.similarity import REPEAT_THRESHOLD, matter_similarity
 from bot.cases.status import CaseStatus, StatusLike, check_transition, parse_status
+from bot.cases.workflow import NEAR_DUE_DAYS
 from bot.errors import Conflict, InvalidField, InvalidInput, NotFound
 
 MAX_LIST_LIMIT = 200
@@ -114,6 +120,11 @@ class SubmitResult:
     due_at: datetime
     status: CaseStatus
     created: bool
+    #: the submission repeated this open case of the same petitioner: no new case was made
+    duplicate_of: str | None = None
+    #: the new case is linked to this earlier, finished case about the same matter
+    linked_to: str | None = None
+    department_code: str | None = None
 
 
 # --------------------------------------------------------------------------- validation
@@ -210,17 +221,105 @@ def citizen_actor(channel: str, sender_id: str | None) -> str:
 # --------------------------------------------------------------------------- writes
 
 
+#: statuses in which a case is still being handled: a new submission of the same matter joins it
+OPEN_STATUSES = frozenset(s.value for s in CaseStatus) - {CaseStatus.CLOSED.value, CaseStatus.NOT_ACCEPTED.value}
+MAX_REPEAT_CANDIDATES = 50
+REPEAT_NOTE_CHARS = 500
+
+
+def _identity_keys(values: Mapping[str, Any]) -> list[str]:
+    keys = []
+    if values.get("id_number"):
+        keys.append(f"id:{values['id_number']}")
+    if values.get("sender_id"):
+        keys.append(f"sender:{values['channel']}:{values['sender_id']}")
+    if values.get("phone"):
+        keys.append(f"phone:{values['phone']}")
+    return keys
+
+
+def _lock_petitioner(session: Session, values: Mapping[str, Any]) -> None:
+    """Serialise submissions of one petitioner (PostgreSQL advisory locks; SQLite already
+    holds the database write lock from ``BEGIN IMMEDIATE``)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(_identity_keys(values)):
+        digest = hashlib.sha256(key.encode("utf-8")).digest()
+        lock_id = int.from_bytes(digest[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+
+
+def _petitioner_conditions(values: Mapping[str, Any]) -> list[Any]:
+    """Earlier cases of the same petitioner: same ID number, same chat account or same phone
+    (ID and phone are encrypted: compared through their blind indexes)."""
+    from bot.security.crypto import blind_index_candidates
+
+    conditions: list[Any] = []
+    if values.get("id_number"):
+        conditions.append(Case.id_number_hash.in_(blind_index_candidates(values["id_number"])))
+    if values.get("sender_id"):
+        conditions.append(and_(Case.channel == values["channel"], Case.sender_id == values["sender_id"]))
+    if values.get("phone"):
+        conditions.append(Case.phone_hash.in_(blind_index_candidates(values["phone"])))
+    return conditions
+
+
+def _matter(values: Mapping[str, Any]) -> str:
+    return str(values.get("facts") or "")
+
+
+def _find_same_matter(session: Session, values: Mapping[str, Any]) -> tuple[Case | None, Case | None]:
+    """(open case of the same petitioner about the same matter, finished one) — each may be None."""
+    conditions = _petitioner_conditions(values)
+    if not conditions:
+        return None, None
+    candidates = session.execute(
+        select(Case).where(or_(*conditions)).order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(MAX_REPEAT_CANDIDATES)
+    ).scalars().all()
+    best_open: tuple[float, Case] | None = None
+    best_done: tuple[float, Case] | None = None
+    for case in candidates:
+        if values.get("id_number") and case.id_number and case.id_number != values["id_number"]:
+            continue  # both IDs known and different: another person using the same phone or account
+        score = matter_similarity(
+            _matter(values), values.get("respondent"), case.facts,
+            case.respondent,
+        )
+        if score < REPEAT_THRESHOLD:
+            continue
+        if case.status in OPEN_STATUSES:
+            if best_open is None or score > best_open[0]:
+                best_open = (score, case)
+        elif best_done is None or score > best_done[0]:
+            best_done = (score, case)
+    return (best_open[1] if best_open else None), (best_done[1] if best_done else None)
+
+
+def _repeat_note(values: Mapping[str, Any]) -> str:
+    body = _matter(values) + (f"；诉求：{values['demand']}" if values.get("demand") else "")
+    if len(body) > REPEAT_NOTE_CHARS:
+        body = body[:REPEAT_NOTE_CHARS] + "……"
+    return f"同一信访人再次反映同一事项，未另行登记。本次内容：{body}"
+
+
 def do_submit_petition(
     session_factory: sessionmaker, sub: PetitionSubmission, now: datetime | None = None
 ) -> SubmitResult:
-    """Register a petition: validate, allocate the case number, store the case and its audit row.
+    """Register a petition: validate, allocate the case number, route it, store the case and its audit row.
 
     Idempotent on ``sub.idempotency_key``: a repeated submission (a retried webhook, a
     double tap) returns the stored case with ``created=False``.
+    A repeat petition — an open case of the same petitioner (ID number, chat account or
+    phone) about a similar matter (:mod:`bot.cases.similarity`) — creates no case: the
+    result names the open case (``duplicate_of``) and that case gets a "repeat_submission"
+    audit row. A similar *finished* case is linked to the new one (``linked_to``).
     """
     values = _validated_values(sub)
+    values["joint"] = bool(values["people_count"] and values["people_count"] > 1)
     at = to_utc(now) if now is not None else utcnow()
     key = values["idempotency_key"]
+    actor = sub.actor or citizen_actor(values["channel"], values["sender_id"])
     for attempt in range(SUBMIT_ATTEMPTS):
         try:
             with transaction(session_factory, write=True) as session:
@@ -230,13 +329,26 @@ def do_submit_petition(
                         if (existing.channel, existing.sender_id) != (values["channel"], values["sender_id"]):
                             raise Conflict("idempotency key already used by another sender")
                         due = existing.due_at or acceptance_due(existing.created_at)
-                        return SubmitResult(existing.case_no, due, CaseStatus(existing.status), created=False)
+                        return SubmitResult(existing.case_no, due, CaseStatus(existing.status), created=False,
+                                            department_code=existing.department_code)
+                _lock_petitioner(session, values)
+                open_case, earlier = _find_same_matter(session, values)
+                if open_case is not None:
+                    return _record_repeat(session, open_case, values, actor, at)
+                department = route(values["issue_region"] or values["address"], values["category"], load_table(session))
+                notes = [f"分派至{department.name}（{department.code}）"]
+                if earlier is not None:
+                    notes.append(f"与已结束的{earlier.case_no}为同一事项（重复信访）")
+                    if earlier.recheck_answered_at is not None:
+                        notes.append("该事项已经复核，依照《信访工作条例》第三十六条不再受理，请审查")
                 case = Case(
                     case_no=allocate_case_no(session, at),
                     status=CaseStatus.REGISTERED.value,
                     created_at=at,
                     updated_at=at,
                     due_at=acceptance_due(at),
+                    department_code=department.code,
+                    linked_case_no=earlier.case_no if earlier is not None else None,
                     **values,
                 )
                 session.add(case)
@@ -244,19 +356,41 @@ def do_submit_petition(
                     CaseEvent(
                         case=case,
                         at=at,
-                        actor=sub.actor or citizen_actor(values["channel"], values["sender_id"]),
+                        actor=actor,
                         action="submit",
                         from_status=None,
                         to_status=CaseStatus.REGISTERED.value,
+                        note="；".join(notes),
                     )
                 )
                 session.flush()
-                return SubmitResult(case.case_no, case.due_at, CaseStatus.REGISTERED, created=True)
+                return SubmitResult(
+                    case.case_no, case.due_at, CaseStatus.REGISTERED, created=True,
+                    linked_to=case.linked_case_no, department_code=department.code,
+                )
         except IntegrityError:
             # a concurrent submission with the same idempotency key won: read it next round
             if attempt == SUBMIT_ATTEMPTS - 1:
                 raise Conflict("could not store the case after retries") from None
     raise AssertionError("unreachable")
+
+
+def _record_repeat(session: Session, case: Case, values: Mapping[str, Any], actor: str, at: datetime) -> SubmitResult:
+    note = _repeat_note(values)
+    last = session.execute(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if last is None or (last.action, last.actor, last.note) != ("repeat_submission", actor, note):
+        session.add(CaseEvent(case_id=case.id, at=at, actor=actor, action="repeat_submission",
+                              from_status=case.status, to_status=case.status, note=note))
+        case.updated_at = at
+    if values.get("joint") and not case.joint:
+        case.joint = True
+    session.flush()
+    return SubmitResult(
+        case.case_no, case.due_at or acceptance_due(case.created_at), CaseStatus(case.status), created=False,
+        duplicate_of=case.case_no, department_code=case.department_code,
+    )
 
 
 def _due_after(status: CaseStatus, at: datetime, current: datetime | None) -> datetime | None:
@@ -281,7 +415,10 @@ def do_change_status(
     note: str | None = None,
     now: datetime | None = None,
 ) -> Case:
-    """Move a case along the workflow (checked by ``check_transition``) with an audit row."""
+    """Move a case along the status graph (checked by ``check_transition``) with an audit row.
+
+    Low-level: no roles, notes, windows or citizen message. Staff actions go through
+    :func:`bot.cases.queue.do_case_action` (the workflow table)."""
     target = parse_status(to)
     at = to_utc(now) if now is not None else utcnow()
     with transaction(session_factory, write=True) as session:
@@ -317,37 +454,117 @@ def get_case(session_factory: sessionmaker, case_no: str) -> Case:
         return case
 
 
-def list_cases(
-    session_factory: sessionmaker,
+#: ``list_cases(claimed_by=UNCLAIMED)``: cases nobody holds
+UNCLAIMED = "-"
+SORTS = frozenset({"newest", "oldest", "due", "updated"})
+DUE_FILTERS = frozenset({"overdue", "near_due"})
+
+
+def _like_any(columns: Sequence[Any], query: str) -> Any:
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
+
+
+def case_filters(
     *,
-    status: StatusLike | None = None,
+    status: StatusLike | Sequence[StatusLike] | None = None,
     channel: str | None = None,
     category: str | None = None,
     sender_id: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[Case], int]:
-    """One page of cases, newest first, and the total matching the filters."""
-    if not 1 <= limit <= MAX_LIST_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MAX_LIST_LIMIT}")
-    if offset < 0:
-        raise InvalidInput("offset must be >= 0")
-    conditions = []
+    region: str | None = None,
+    department: str | None = None,
+    due: str | None = None,
+    joint: bool | None = None,
+    claimed_by: str | None = None,
+    q: str | None = None,
+    now: datetime | None = None,
+    near_days: int = NEAR_DUE_DAYS,
+) -> list[Any]:
+    """SQL conditions of the case filters (shared by lists, exports and statistics)."""
+    conditions: list[Any] = []
     if status is not None:
-        conditions.append(Case.status == parse_status(status).value)
+        codes = [status] if isinstance(status, (str, CaseStatus)) else list(status)
+        conditions.append(Case.status.in_([parse_status(s).value for s in codes]))
     if channel is not None:
         conditions.append(Case.channel == channel)
     if category is not None:
         conditions.append(Case.category == category)
     if sender_id is not None:
         conditions.append(Case.sender_id == sender_id)
+    if region:
+        conditions.append(Case.issue_region.startswith(region.strip(), autoescape=True))
+    if department is not None:
+        conditions.append(Case.department_code == department)
+    if due is not None:
+        if due not in DUE_FILTERS:
+            raise InvalidInput(f"due must be one of {sorted(DUE_FILTERS)}")
+        at = to_utc(now) if now is not None else utcnow()
+        if due == "overdue":
+            conditions.append(Case.due_at < at)
+        else:
+            conditions.append(and_(Case.due_at >= at, Case.due_at <= add_days(at, near_days)))
+    if joint is not None:
+        conditions.append(Case.joint.is_(True) if joint else Case.joint.is_(False))
+    if claimed_by is not None:
+        conditions.append(Case.assignee.is_(None) if claimed_by == UNCLAIMED else Case.assignee == claimed_by)
+    if q is not None and q.strip():
+        conditions.append(
+            _like_any((Case.case_no, Case.petitioner_name, Case.respondent, Case.facts, Case.demand), q.strip())
+        )
+    return conditions
+
+
+def _order(sort: str) -> list[Any]:
+    if sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {sorted(SORTS)}")
+    if sort == "oldest":
+        return [Case.created_at.asc(), Case.id.asc()]
+    if sort == "due":  # most urgent first, cases without a deadline last
+        return [Case.due_at.is_(None), Case.due_at.asc(), Case.id.asc()]
+    if sort == "updated":
+        return [Case.updated_at.desc(), Case.id.desc()]
+    return [Case.created_at.desc(), Case.id.desc()]
+
+
+def list_cases(
+    session_factory: sessionmaker,
+    *,
+    status: StatusLike | Sequence[StatusLike] | None = None,
+    channel: str | None = None,
+    category: str | None = None,
+    sender_id: str | None = None,
+    region: str | None = None,
+    department: str | None = None,
+    due: str | None = None,
+    joint: bool | None = None,
+    claimed_by: str | None = None,
+    q: str | None = None,
+    sort: str = "newest",
+    now: datetime | None = None,
+    near_days: int = NEAR_DUE_DAYS,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Case], int]:
+    """One page of cases and the total matching the filters (newest first unless ``sort``).
+
+    ``region``: prefix of ``issue_region`` (广东省广州市); ``department``: routing code;
+    ``due``: ``overdue`` or ``near_due`` (within ``near_days``); ``claimed_by``: a staff
+    name, or :data:`UNCLAIMED`; ``q``: text in the case number, name, respondent, facts or
+    demand; ``sort``: newest, oldest, due (most urgent first) or updated.
+    """
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIST_LIMIT}")
+    if offset < 0:
+        raise InvalidInput("offset must be >= 0")
+    conditions = case_filters(
+        status=status, channel=channel, category=category, sender_id=sender_id, region=region,
+        department=department, due=due, joint=joint, claimed_by=claimed_by, q=q, now=now, near_days=near_days,
+    )
+    order = _order(sort)
     with transaction(session_factory) as session:
         total = session.execute(select(func.count()).select_from(Case).where(*conditions)).scalar_one()
         items = (
-            session.execute(
-                select(Case).where(*conditions).order_by(Case.created_at.desc(), Case.id.desc())
-                .limit(limit).offset(offset)
-            )
+            session.execute(select(Case).where(*conditions).order_by(*order).limit(limit).offset(offset))
             .scalars()
             .all()
         )

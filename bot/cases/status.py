@@ -3,7 +3,8 @@
 The codes are fixed by the design contract; the workflow is data (``ALLOWED_TRANSITIONS``)
 so later changes (who may do which step, notes required) extend the tables, not the code.
 
-    registered -> accepted | not_accepted | transferred;  transferred -> accepted | not_accepted
+    registered -> accepted | not_accepted | transferred
+    transferred -> accepted | not_accepted | transferred (sent on again: wrong recipient, Art 23)
     accepted -> in_progress | answered;  in_progress -> answered
     answered -> closed | review_requested;  review_requested -> review_answered (复查, Art 35)
     review_answered -> closed | recheck_requested;  recheck_requested -> recheck_answered (复核, Art 36)
@@ -54,7 +55,7 @@ STATUS_LABELS: dict[CaseStatus, str] = {
 _S = CaseStatus
 ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     _S.REGISTERED: frozenset({_S.ACCEPTED, _S.NOT_ACCEPTED, _S.TRANSFERRED}),
-    _S.TRANSFERRED: frozenset({_S.ACCEPTED, _S.NOT_ACCEPTED}),
+    _S.TRANSFERRED: frozenset({_S.ACCEPTED, _S.NOT_ACCEPTED, _S.TRANSFERRED}),
     _S.ACCEPTED: frozenset({_S.IN_PROGRESS, _S.ANSWERED}),
     _S.IN_PROGRESS: frozenset({_S.ANSWERED}),
     _S.ANSWERED: frozenset({_S.CLOSED, _S.REVIEW_REQUESTED}),

@@ -1,8 +1,11 @@
-"""Telegram Rasa channel (python-telegram-bot 22 objects, webhook mode).
+"""Telegram Rasa channel (python-telegram-bot 22 objects): webhook, or long polling in development.
 
 Enable it in credentials.yml with ``bot.channels.telegram.TelegramInput:`` (no keys: the
 settings come from the environment, see docs/channels.md). Without TELEGRAM_TOKEN the channel
-is disabled and its webhook answers 404.
+is disabled and its webhook answers 404. With TELEGRAM_WEBHOOK_URL the webhook is registered
+(``setWebhook`` with the secret) when the server starts; without it the channel polls
+``getUpdates`` (bot.channels.telegram_polling). Photos and documents are downloaded and stored
+as case attachments (bot.channels.media).
 """
 from __future__ import annotations
 
@@ -21,14 +24,21 @@ from sanic.response import HTTPResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
+from bot.cases.attachment_models import AttachmentKind
 from bot.channels.buttons import normalize_buttons
+from bot.channels.contacts import ContactRecorder
+from bot.channels.gate import guarded
+from bot.channels.guard import clean_message
+from bot.channels.media import MSG_DOWNLOAD_FAILED, AttachmentSink
 from bot.channels.telegram_mapping import (
     CallbackStore,
     Inbound,
+    MediaRef,
     UpdateDeduper,
     split_text,
     update_to_inbound,
 )
+from bot.channels.telegram_polling import ALLOWED_UPDATES, TelegramPoller
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,6 +47,14 @@ MAX_BODY_BYTES = 1024 * 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 BUTTONS_FALLBACK_TEXT = "请选择："
 DRAIN_TIMEOUT = 10.0
+DOWNLOAD_TIMEOUT = 60.0
+
+
+def file_base_url(api_base: str) -> str:
+    """The file download base for a Bot API base: ``…/bot`` -> ``…/file/bot`` (PTB's base_file_url)."""
+    base = api_base.rstrip("/")
+    head, sep, tail = base.rpartition("/")
+    return f"{head}/file/{tail}" if sep else f"{base}/file"
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -123,11 +141,15 @@ class TelegramInput(InputChannel):
             logger.warning("telegram: TELEGRAM_WEBHOOK_SECRET is not set, every webhook call is refused")
         return cls(settings)
 
-    def __init__(self, settings: Settings, *, bot: Bot | None = None) -> None:
+    def __init__(self, settings: Settings, *, bot: Bot | None = None, sink: AttachmentSink | None = None,
+                 contacts: ContactRecorder | None = None) -> None:
         self.settings = settings
+        self.contacts = contacts if contacts is not None else ContactRecorder(settings)  # outbox contact window
         self.enabled = settings.telegram_enabled
         self.callbacks = CallbackStore()
         self.deduper = UpdateDeduper()
+        self.sink = sink if sink is not None else AttachmentSink(settings)
+        self.poller: TelegramPoller | None = None
         self._bot = bot
         self._tail: dict[int, asyncio.Task[None]] = {}  # last task per chat, for ordering
         self._tasks: set[asyncio.Task[None]] = set()
@@ -136,7 +158,8 @@ class TelegramInput(InputChannel):
     def bot(self) -> Bot:
         """The Bot, created on first use (inside the server's event loop)."""
         if self._bot is None:
-            self._bot = Bot(self.settings.telegram_token, base_url=self.settings.telegram_api_base)
+            self._bot = Bot(self.settings.telegram_token, base_url=self.settings.telegram_api_base,
+                            base_file_url=file_base_url(self.settings.telegram_api_base))
         return self._bot
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -167,12 +190,25 @@ class TelegramInput(InputChannel):
         except ValueError as exc:
             logger.info("telegram: malformed JSON refused: %s", exc)
             return response.json({"error": "malformed JSON"}, status=400)
+        outcome = self.accept(data, on_new_message)
+        if outcome == "invalid":
+            return response.json({"error": "not a Telegram update"}, status=400)
+        if outcome == "duplicate":
+            return response.json({"ok": True, "duplicate": True})
+        return response.json({"ok": True})
+
+    def accept(self, data: Any, on_new_message: OnNewMessage) -> str:
+        """One raw update (webhook body or getUpdates item): "invalid", "duplicate" or "accepted".
+
+        The same path for webhook and long polling: de-duplication on ``update_id``, mapping,
+        then processing in the background (in order per chat).
+        """
         update_id = data.get("update_id") if isinstance(data, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
-            return response.json({"error": "not a Telegram update"}, status=400)
+            return "invalid"
         if not self.deduper.first_time(update_id):
             logger.info("telegram: duplicate update %s ignored", update_id)
-            return response.json({"ok": True, "duplicate": True})
+            return "duplicate"
         inbound = None
         try:
             # A well-formed update that python-telegram-bot cannot read (a newer Bot API
@@ -183,7 +219,7 @@ class TelegramInput(InputChannel):
             logger.exception("telegram: update %s ignored, could not read it", update_id)
         if inbound is not None:
             self._schedule(inbound, on_new_message)
-        return response.json({"ok": True})
+        return "accepted"
 
     # ---- processing -----------------------------------------------------------------------
     def _schedule(self, inbound: Inbound, on_new_message: OnNewMessage) -> None:
@@ -205,19 +241,68 @@ class TelegramInput(InputChannel):
         if previous is not None:
             with contextlib.suppress(BaseException):
                 await previous
+        await self.contacts.inbound(self.name(), str(inbound.chat_id))  # never raises; DB down -> warning
         out = TelegramOutput(self.bot(), self.callbacks)
         try:
             if inbound.callback_query_id:
                 await out.answer_callback(inbound.callback_query_id)
             for notice in inbound.notices:
                 await out.send_text_message(str(inbound.chat_id), notice)
+            if inbound.media is not None:
+                await out.send_text_message(str(inbound.chat_id), await self._receive_media(inbound.chat_id, inbound.media))
             if inbound.text:
-                await on_new_message(UserMessage(
-                    inbound.text, out, sender_id=str(inbound.chat_id),
-                    input_channel=self.name(), metadata=inbound.metadata,
-                ))
+                cleaned = clean_message(inbound.text, self.settings.max_message_chars)  # bot/channels/guard.py
+                if cleaned.notice:
+                    await out.send_text_message(str(inbound.chat_id), cleaned.notice)
+                if cleaned.text:
+                    await on_new_message(UserMessage(
+                        cleaned.text, out, sender_id=str(inbound.chat_id),
+                        input_channel=self.name(), metadata=inbound.metadata,
+                    ))
         except Exception:
             logger.exception("telegram: handling a message of chat %s failed", inbound.chat_id)
+
+    async def _receive_media(self, chat_id: int, media: MediaRef) -> str:
+        """Download a photo or document and store it as a pending attachment; the reply text."""
+        refusal = self.sink.refusal(media.filename, media.content_type, media.size)
+        if refusal is not None:
+            return refusal
+        try:
+            file = await self.bot().get_file(media.file_id)
+            refusal = self.sink.refusal(media.filename, media.content_type, file.file_size)
+            if refusal is not None:
+                return refusal
+            data = bytes(await asyncio.wait_for(file.download_as_bytearray(), DOWNLOAD_TIMEOUT))
+        except (TelegramError, asyncio.TimeoutError, RuntimeError, OSError) as exc:
+            logger.warning("telegram: download of %s %s for chat %s failed: %s",
+                           media.kind, media.file_unique_id, chat_id, exc)
+            return MSG_DOWNLOAD_FAILED
+        return await self.sink.save(
+            channel=self.name(), sender_id=str(chat_id), kind=AttachmentKind(media.kind), data=data,
+            filename=media.filename, content_type=media.content_type,
+        )
+
+    # ---- start / stop -----------------------------------------------------------------------
+    async def start(self, on_new_message: OnNewMessage) -> None:
+        """Server start: register the webhook (TELEGRAM_WEBHOOK_URL) or start long polling."""
+        if not self.enabled:
+            return
+        if self.settings.telegram_polling:
+            if self.poller is None:
+                async def accept(data: Any) -> None:
+                    self.accept(data, on_new_message)
+
+                self.poller = TelegramPoller(self.settings, accept)
+            self.poller.start()
+            return
+        try:
+            await self.bot().set_webhook(
+                self.settings.telegram_webhook_url, secret_token=self.settings.telegram_webhook_secret or None,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            logger.info("telegram: webhook registered at %s", self.settings.telegram_webhook_url)
+        except TelegramError as exc:
+            logger.error("telegram: setWebhook to %s failed: %s", self.settings.telegram_webhook_url, exc)
 
     async def drain(self, timeout: float = DRAIN_TIMEOUT) -> None:
         """Wait until every scheduled message has been handled (or ``timeout`` passed)."""
@@ -225,6 +310,8 @@ class TelegramInput(InputChannel):
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
     async def close(self) -> None:
+        if self.poller is not None:
+            await self.poller.stop()
         await self.drain()
         if self._bot is not None:
             with contextlib.suppress(Exception):
@@ -233,6 +320,7 @@ class TelegramInput(InputChannel):
     # ---- Sanic ------------------------------------------------------------------------------
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         bp = Blueprint(f"telegram_webhook_{id(self)}", __name__)
+        on_new_message = guarded(on_new_message, self.contacts, self.name())  # handoff, no-answer notice
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -241,6 +329,10 @@ class TelegramInput(InputChannel):
         @bp.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
             return await self.handle_webhook(request, on_new_message)
+
+        @bp.listener("after_server_start")
+        async def start(*_: Any) -> None:
+            await self.start(on_new_message)
 
         @bp.listener("before_server_stop")
         async def stop(*_: Any) -> None:

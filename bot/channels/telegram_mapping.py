@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Update
+from telegram import Document, PhotoSize, Update
 
 MAX_MESSAGE_CHARS = 4096  # Telegram's limit for one sendMessage text
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for InlineKeyboardButton.callback_data (UTF-8 bytes)
@@ -23,17 +24,33 @@ COMMANDS: dict[str, str] = {
 }
 UNKNOWN_COMMAND_PAYLOAD = "/help"
 
-MSG_ATTACHMENT = (
-    "已收到您发送的文件/图片，谢谢。目前在对话中暂不能把附件直接存入信访件，"
-    "请您用文字描述主要内容；需要提交书面材料的，工作人员会与您联系。"
+MSG_MEDIA_UNSUPPORTED = (
+    "抱歉，目前只能接收图片和文件（PDF、Word、TXT），视频、语音和动图无法保存。"
+    "请您用文字说明其中的内容，谢谢。"
 )
-MSG_LOCATION = "已收到您发送的位置，谢谢。"
+MSG_LOCATION = (
+    "已收到您发送的位置，谢谢。地图上的点无法直接登记为地址，"
+    "请您用文字告诉我省、市、区县和街道（例如：浙江省杭州市西湖区文三路）。"
+)
+MSG_CONTACT_NOT_OWN = "为保护他人信息，这里只能使用您本人的联系方式。请您分享自己的名片，或直接输入您的手机号码。"
 MSG_BUTTON_EXPIRED = "这个按钮已失效，请您直接输入您的选择。"
 MSG_UNSUPPORTED = "抱歉，暂时只能处理文字消息，请您用文字告诉我。"
 
-_FILE_KINDS = ("photo", "document", "video", "audio", "voice", "video_note", "animation")
-_OTHER_CONTENT = ("sticker", "poll", "dice", "venue", "game", "story")
+_UNSUPPORTED_MEDIA = ("animation", "video", "audio", "voice", "video_note")  # animation first: it carries a document too
+_OTHER_CONTENT = ("sticker", "poll", "dice", "game", "story")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@[A-Za-z0-9_]+)?(?:\s|$)")
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A photo or document to download with getFile (sizes and types as Telegram declares them)."""
+
+    kind: str  # "photo" | "document" (bot.cases.attachment_models.AttachmentKind values)
+    file_id: str
+    file_unique_id: str
+    filename: str | None = None
+    content_type: str | None = None
+    size: int | None = None
 
 
 @dataclass
@@ -41,13 +58,15 @@ class Inbound:
     """What one Telegram update asks the channel to do.
 
     ``text`` goes to Rasa (``None``: nothing to forward); ``notices`` are polite replies the
-    channel sends itself before that; ``callback_query_id`` must be answered.
+    channel sends itself before that; ``media`` is a file to download and store first;
+    ``callback_query_id`` must be answered.
     """
 
     chat_id: int
     text: str | None = None
     notices: list[str] = field(default_factory=list)
     callback_query_id: str | None = None
+    media: MediaRef | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,6 +92,29 @@ def contact_text(phone_number: str) -> str:
     if len(digits) == 11 and digits[0] == "1":  # already a mainland mobile without country code
         return digits
     return f"+{digits}" if digits else phone_number.strip()
+
+
+def venue_text(title: str | None, address: str | None) -> str:
+    """A shared place as the address the citizen would type ("文三路8号（某某小区）")."""
+    title, address = (title or "").strip(), (address or "").strip()
+    if address and title and title not in address:
+        return f"{address}（{title}）"
+    return address or title
+
+
+def media_ref(photo: Sequence[PhotoSize] | None, document: Document | None) -> MediaRef:
+    """The file to fetch: the largest size of a photo, or the document itself."""
+    if photo:
+        largest = max(photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        return MediaRef("photo", largest.file_id, largest.file_unique_id, None, "image/jpeg", largest.file_size)
+    assert document is not None
+    return MediaRef("document", document.file_id, document.file_unique_id, document.file_name,
+                    document.mime_type, document.file_size)
+
+
+def _caption(caption: str | None) -> str | None:
+    text = (caption or "").strip()
+    return (command_payload(text) or text) if text else None
 
 
 def update_to_inbound(update: Update, callbacks: CallbackStore) -> Inbound | None:
@@ -113,16 +155,22 @@ def update_to_inbound(update: Update, callbacks: CallbackStore) -> Inbound | Non
             return None
         inbound.text = command_payload(text) or text
     elif message.contact is not None:
-        inbound.text = contact_text(message.contact.phone_number)
+        contact = message.contact
+        own = message.from_user is not None and contact.user_id == message.from_user.id
+        if own:
+            inbound.text = contact_text(contact.phone_number)
+        else:  # a contact card of somebody else (or typed by hand): not the citizen's number
+            inbound.notices.append(MSG_CONTACT_NOT_OWN)
+    elif message.venue is not None and (message.venue.address or message.venue.title):
+        inbound.text = venue_text(message.venue.title, message.venue.address)
     elif message.location is not None:
-        loc = message.location
         inbound.notices.append(MSG_LOCATION)
-        inbound.text = f"{loc.latitude:.6f},{loc.longitude:.6f}"
-    elif any(getattr(message, kind, None) for kind in _FILE_KINDS):
-        inbound.notices.append(MSG_ATTACHMENT)
-        caption = (message.caption or "").strip()
-        if caption:
-            inbound.text = command_payload(caption) or caption
+    elif any(getattr(message, kind, None) for kind in _UNSUPPORTED_MEDIA):
+        inbound.notices.append(MSG_MEDIA_UNSUPPORTED)
+        inbound.text = _caption(message.caption)
+    elif message.photo or message.document is not None:
+        inbound.media = media_ref(message.photo, message.document)
+        inbound.text = _caption(message.caption)
     elif any(getattr(message, kind, None) for kind in _OTHER_CONTENT):
         inbound.notices.append(MSG_UNSUPPORTED)
     else:  # service messages (pinned, chat settings ...), nothing to answer

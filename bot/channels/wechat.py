@@ -13,6 +13,10 @@ A user message is answered passively (the XML reply of the webhook request, encr
 mode) when the bot is done within ``reply_timeout``; otherwise the webhook answers "success" at
 once (WeChat gives up after 5 s and retries) and the replies follow through the customer-service
 API (``message/custom/send``). See docs/channels.md for the details and limits.
+
+Images are downloaded through the media API (``media/get``) as soon as they arrive (their
+media id expires after three days) and stored as pending case attachments (bot.channels.media);
+menu CLICK keys map to intents through bot.channels.wechat_menu.
 """
 from __future__ import annotations
 
@@ -34,7 +38,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from wechatpy.messages import BaseMessage
 
+from bot.cases.attachment_models import AttachmentKind
+from bot.channels.contacts import ContactRecorder
+from bot.channels.gate import guarded
+from bot.channels.guard import clean_message, with_notice
+from bot.channels.media import MSG_DOWNLOAD_FAILED, AttachmentSink
 from bot.channels.wechat_api import WeChatApiClient, make_api_client
+from bot.channels.wechat_menu import UNKNOWN_MENU_INTENT, intent_for_key
 from bot.channels.wechat_protocol import (
     MAX_BODY_BYTES,
     ButtonMemory,
@@ -63,21 +73,14 @@ WELCOME_TEXT = (
     "2. 查询已提交事项的办理进度；\n"
     "3. 判断您的问题应当通过哪种法定途径解决（仲裁、复议、诉讼等）；\n"
     "4. 解答信访相关的政策问题。\n"
+    "有照片或书面材料，可以直接发图片给我，提交时会一并附上。\n"
     "请直接打字告诉我您的问题，或点击下方菜单。"
 )
 VOICE_NOT_RECOGNISED = "抱歉，我暂时听不清这条语音，请您打字告诉我，谢谢。"
-IMAGE_RECEIVED = (
-    "我们已收到您发送的图片。目前对话中暂时不能把图片保存为信访材料的附件，"
-    "请您用文字说明图片中的内容；如需提交证明材料，工作人员受理后会告诉您提交方式。"
+IMAGE_NOT_STORED = (
+    "我们已收到您发送的图片，但暂时无法保存为材料。"
+    "请您用文字说明图片中的内容；需要提交证明材料的，工作人员受理后会告诉您提交方式。"
 )
-# CLICK menu keys (configured on the official account's menu) -> Rasa intent payloads.
-MENU_INTENTS: Mapping[str, str] = {
-    "PETITION": "/start_petition",
-    "STATUS": "/check_status",
-    "HELP": "/help",
-    "LEGAL": "/ask_legal_channel",
-}
-UNKNOWN_MENU_INTENT = "/help"
 
 
 @dataclass
@@ -164,6 +167,8 @@ class WeChatInput(InputChannel):
         reply_timeout: float = DEFAULT_REPLY_TIMEOUT,
         api_client: WeChatApiClient | None = None,
         clock: Callable[[], float] = time.time,
+        sink: AttachmentSink | None = None,
+        contacts: ContactRecorder | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings.from_env()
         self.reply_timeout = reply_timeout
@@ -175,6 +180,9 @@ class WeChatInput(InputChannel):
             if self.enabled and self.settings.wechat_aes_key else None
         )
         self.memory = ButtonMemory()
+        # outbox: 48-hour window and held messages; a short timeout keeps WeChat's 5 s budget
+        self.contacts = contacts if contacts is not None else ContactRecorder(self.settings, timeout=1.0)
+        self.sink = sink if sink is not None else AttachmentSink(self.settings)
         self._seen = SeenCache()      # dedupe key -> _Delivery
         self._queries = SeenCache()   # timestamp:nonce -> dedupe key (a signed query is for one message)
         self._background: set[asyncio.Task[Any]] = set()
@@ -187,6 +195,7 @@ class WeChatInput(InputChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         bp = Blueprint("wechat_webhook", __name__)
+        on_new_message = guarded(on_new_message, self.contacts, self.name())  # handoff, no-answer notice
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -204,6 +213,10 @@ class WeChatInput(InputChannel):
                 return _error(403, "bad signature")
             return response.text(args.get("echostr", ""))
 
+        @bp.listener("before_server_stop")
+        async def stop(*_: Any) -> None:
+            await self.drain()
+
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             if not self.enabled:
@@ -220,7 +233,8 @@ class WeChatInput(InputChannel):
     def _authenticate(self, request: Request) -> tuple[str, _Envelope]:
         """The plaintext message XML of an authentic, fresh request (WeChatRequestError if not)."""
         body = request.body or b""
-        if len(body) > MAX_BODY_BYTES:
+        declared = request.headers.get("content-length", "")
+        if len(body) > MAX_BODY_BYTES or (declared.isdigit() and int(declared) > MAX_BODY_BYTES):
             raise WeChatRequestError(413, "body larger than 1 MB")
         args = request.args
         timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
@@ -260,6 +274,7 @@ class WeChatInput(InputChannel):
                 return self._passive(message, delivery.passive_text, envelope)
             return response.text(SUCCESS)
         log.info("wechat %s %s from %s", message.type, key, message.source)
+        await self.contacts.wechat_inbound(message, self.memory)  # never raises; DB down -> warning
         reply = await self._dispatch(message, on_new_message)
         if reply is None:
             return response.text(SUCCESS)
@@ -273,8 +288,11 @@ class WeChatInput(InputChannel):
             content = (getattr(message, "content", "") or "").strip()
             if not content:
                 return None
-            return await self._converse(message, self.memory.resolve(message.source, content),
-                                        on_new_message)
+            cleaned = clean_message(content, self.settings.max_message_chars)  # bot/channels/guard.py
+            if cleaned.junk or not cleaned.text:
+                return cleaned.notice
+            return await self._converse(message, self.memory.resolve(message.source, cleaned.text),
+                                        with_notice(on_new_message, cleaned.notice))
         if kind == "voice":
             recognised = (getattr(message, "recognition", "") or "").strip()
             if not recognised:
@@ -282,19 +300,58 @@ class WeChatInput(InputChannel):
             return await self._converse(message, self.memory.resolve(message.source, recognised),
                                         on_new_message)
         if kind == "image":
-            return IMAGE_RECEIVED
+            return await self._in_time(message.source, self._receive_image(message))
+        if kind == "location":
+            label = (getattr(message, "label", "") or "").strip()
+            place = clean_message(label, self.settings.max_message_chars) if label else None
+            if place is not None and place.text and not place.junk:
+                # the place's address as WeChat names it: usable for the address / the region
+                return await self._converse(message, place.text, on_new_message)
+            return None
         if kind == "event":
             event = (getattr(message, "event", "") or "").lower()
             if event in ("subscribe", "subscribe_scan"):
                 return WELCOME_TEXT
             if event == "click":
                 key = (getattr(message, "key", "") or "").strip()
-                intent = MENU_INTENTS.get(key.upper())
+                intent = intent_for_key(key)
                 if intent is None:
                     log.warning("wechat menu key %r has no intent; answering with help", key)
                     intent = UNKNOWN_MENU_INTENT
                 return await self._converse(message, intent, on_new_message)
         return None
+
+    async def _receive_image(self, message: BaseMessage) -> str:
+        """Download an image by its media id and store it as a pending attachment; the reply."""
+        media_id = (getattr(message, "media_id", "") or "").strip()
+        if self.api is None or not media_id:
+            log.error("wechat: image from %s not stored (no WECHAT_SECRET or no MediaId)", message.source)
+            return IMAGE_NOT_STORED
+        try:
+            media = await self.api.download_media(media_id)
+        except Exception as exc:
+            log.warning("wechat: media/get %s for %s failed: %s", media_id, message.source, exc)
+            return MSG_DOWNLOAD_FAILED
+        return await self.sink.save(channel=self.name(), sender_id=message.source, kind=AttachmentKind.IMAGE,
+                                    data=media.data, content_type=media.content_type)
+
+    async def _in_time(self, user: str, work: Awaitable[str]) -> str | None:
+        """``work``'s reply if ready within ``reply_timeout`` (passive), else None and it is sent
+        later as a customer-service message."""
+        task = asyncio.ensure_future(work)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout=self.reply_timeout)
+        except asyncio.TimeoutError:
+            self._spawn(self._send_when_done(task, user))
+            return None
+        except asyncio.CancelledError:
+            self._spawn(self._send_when_done(task, user))
+            raise
+
+    async def _send_when_done(self, task: asyncio.Future[str], user: str) -> None:
+        text = await task
+        if text:
+            await self._send(user, split_text(text))
 
     async def _converse(self, message: BaseMessage, text: str,
                         on_new_message: OnNewMessage) -> str | None:

@@ -362,9 +362,11 @@ def _apply_mentions(
             result.updates[slot] = value
             result.say(f"已将{FIELD_LABELS.get(slot, slot)}更正为：{display_value(slot, value)}。")
             changed = True
+    # an ID number that fails its check (given with other fields, or as a correction) is
+    # explained, not silently dropped; the form then asks for it again
+    explained = _explain_invalid_mentions(text, result, asked)
     if correcting:
-        # an invalid correction (e.g. a wrong ID number) must be explained, not ignored
-        changed |= _explain_invalid_mentions(text, result, asked)
+        changed |= explained
     if changed:
         result.updates["confirm"] = None
     return mentioned or changed, changed

@@ -13,6 +13,11 @@ CLI::
     python -m bot.training.model_cache --print-path  # print only the path on stdout (for scripts)
     python -m bot.training.model_cache --force       # retrain even if the model exists
     python -m bot.training.model_cache --hash        # print the data hash and exit
+
+Each trained model gets a sidecar ``<name>.train.json`` with the training seconds
+(:func:`training_seconds` reads it; the load benchmark reports it). Another configuration (the
+stock baseline in ``bench/stock/config.yml``) is cached the same way with ``config=`` and a
+name ``prefix``; its hash covers ``nlu_data/**``, ``domain.yml`` and that configuration file.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import argparse
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -35,14 +41,20 @@ log = logging.getLogger(__name__)
 
 HASH_LENGTH = 12
 LOCK_NAME = ".train.lock"
+DEFAULT_CONFIG = "config.yml"
+META_SUFFIX = ".train.json"
 
 
 class TrainingError(RuntimeError):
     """`rasa train` failed or produced no model."""
 
 
-def _training_inputs(root: Path) -> list[Path]:
-    """Every file whose content affects the trained model, sorted by relative path."""
+def _training_inputs(root: Path, config: str = DEFAULT_CONFIG) -> list[Path]:
+    """Every file whose content affects the trained model, sorted by relative path.
+
+    ``config`` is relative to ``root``. The custom components in ``bot/nlu`` count for the
+    product's configuration, and for another one only when it names them.
+    """
     files: list[Path] = []
     nlu = root / "nlu_data"
     if nlu.is_dir():
@@ -50,20 +62,23 @@ def _training_inputs(root: Path) -> list[Path]:
             p for p in nlu.rglob("*")
             if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc")
         )
-    for name in ("domain.yml", "config.yml"):
+    for name in ("domain.yml", config):
         if (root / name).is_file():
             files.append(root / name)
     components = root / "bot" / "nlu"
-    if components.is_dir():
+    uses_components = config == DEFAULT_CONFIG or (
+        (root / config).is_file() and "bot.nlu" in (root / config).read_text(encoding="utf-8")
+    )
+    if components.is_dir() and uses_components:
         files.extend(p for p in components.glob("*.py") if p.is_file())
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
-def data_hash(root: Path) -> str:
+def data_hash(root: Path, config: str = DEFAULT_CONFIG) -> str:
     """First 12 hex chars of sha256 over (relative path, content) of all training inputs."""
     root = Path(root)
     digest = hashlib.sha256()
-    for path in _training_inputs(root):
+    for path in _training_inputs(root, config):
         rel = path.relative_to(root).as_posix().encode("utf-8")
         content = path.read_bytes()
         # Length-prefix both parts so (path, content) boundaries cannot be shifted.
@@ -76,10 +91,42 @@ def default_models_dir(root: Path = PROJECT_ROOT) -> Path:
     return Path(root) / "models"
 
 
-def model_path(root: Path, models_dir: Path | None = None) -> Path:
+def model_path(
+    root: Path, models_dir: Path | None = None, *, config: str = DEFAULT_CONFIG, prefix: str = ""
+) -> Path:
     """Where the model for the current training data lives (whether or not it exists yet)."""
     models_dir = default_models_dir(root) if models_dir is None else Path(models_dir)
-    return models_dir / f"{data_hash(root)}.tar.gz"
+    return models_dir / f"{prefix}{data_hash(root, config)}.tar.gz"
+
+
+def meta_path(model: Path) -> Path:
+    """The sidecar of ``<name>.tar.gz``: ``<name>.train.json``."""
+    return model.with_name(model.name.removesuffix(".tar.gz") + META_SUFFIX)
+
+
+def read_meta(model: Path) -> dict[str, object]:
+    """The sidecar of a model ({} when there is none or it is unreadable)."""
+    try:
+        data = json.loads(meta_path(Path(model)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def training_seconds(model: Path) -> float | None:
+    """Seconds `rasa train` took for this model, when it was trained by :func:`train`."""
+    try:
+        return float(read_meta(model)["train_seconds"])  # type: ignore[arg-type]
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _rasa_cache_empty(root: Path, env: dict[str, str]) -> bool:
+    """Whether Rasa's training cache is empty, i.e. the next training is a cold one."""
+    cache = Path(env.get("RASA_CACHE_DIRECTORY") or Path(root) / ".rasa" / "cache")
+    if not cache.is_absolute():
+        cache = Path(root) / cache
+    return not cache.is_dir() or not any(cache.iterdir())
 
 
 def _rasa_executable(root: Path) -> str:
@@ -121,8 +168,11 @@ def _train_env(root: Path) -> dict[str, str]:
     return env
 
 
-def train(root: Path, models_dir: Path, name: str) -> Path:
-    """Run `rasa train` into ``models_dir/<name>.tar.gz`` via a temporary name. No locking."""
+def train(root: Path, models_dir: Path, name: str, config: str = DEFAULT_CONFIG) -> Path:
+    """Run `rasa train` into ``models_dir/<name>.tar.gz`` via a temporary name. No locking.
+
+    Writes the training seconds into the sidecar ``<name>.train.json``.
+    """
     root = Path(root)
     models_dir.mkdir(parents=True, exist_ok=True)
     tmp_name = f".tmp-{name}-{os.getpid()}"
@@ -132,47 +182,66 @@ def train(root: Path, models_dir: Path, name: str) -> Path:
         _rasa_executable(root), "train",
         "--data", "nlu_data",
         "--domain", "domain.yml",
-        "--config", "config.yml",
+        "--config", config,
         "--out", str(models_dir),
         "--fixed-model-name", tmp_name,
     ]
     log.info("training model %s: %s", name, " ".join(cmd))
+    env = _train_env(root)
+    cold = _rasa_cache_empty(root, env)
     start = time.monotonic()
     try:
         # Rasa's output goes to stderr so that `--print-path` keeps stdout clean.
         result = subprocess.run(
-            cmd, cwd=root, env=_train_env(root), stdout=sys.stderr, stderr=sys.stderr,
+            cmd, cwd=root, env=env, stdout=sys.stderr, stderr=sys.stderr,
             stdin=subprocess.DEVNULL, check=False,
         )
         if result.returncode != 0:
             raise TrainingError(f"`rasa train` exited with {result.returncode}")
         if not tmp_path.is_file():
             raise TrainingError(f"`rasa train` succeeded but {tmp_path} was not written")
+        seconds = time.monotonic() - start
         os.replace(tmp_path, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
-    log.info("trained %s in %.1fs", target, time.monotonic() - start)
+    meta = {"train_seconds": round(seconds, 1), "cold": cold, "config": config, "trained_at": time.time()}
+    meta_path(target).write_text(json.dumps(meta) + "\n", encoding="utf-8")
+    log.info("trained %s in %.1fs", target, seconds)
     return target
 
 
 def ensure_model(
-    root: Path = PROJECT_ROOT, models_dir: Path | None = None, *, force: bool = False
+    root: Path = PROJECT_ROOT,
+    models_dir: Path | None = None,
+    *,
+    force: bool = False,
+    config: str = DEFAULT_CONFIG,
+    prefix: str = "",
 ) -> Path:
-    """Path of the model for the current training data, training it first when missing."""
+    """Path of the model for the current training data, training it first when missing.
+
+    ``config`` (relative to ``root``) and ``prefix`` select another configuration's cache entry
+    (``models/<prefix><hash>.tar.gz``), e.g. the stock baseline of the load benchmark.
+    """
     root = Path(root)
     models_dir = default_models_dir(root) if models_dir is None else Path(models_dir)
-    target = model_path(root, models_dir)
+    target = model_path(root, models_dir, config=config, prefix=prefix)
     if target.is_file() and not force:
         log.debug("model cache hit: %s", target)
         return target
-    with _file_lock(models_dir / LOCK_NAME):
+    # Another configuration has its own lock: training it never blocks the product's model.
+    lock = LOCK_NAME if not prefix else f".train-{prefix.strip('-')}.lock"
+    with _file_lock(models_dir / lock):
         # Someone else may have trained it while we waited for the lock.
-        target = model_path(root, models_dir)
+        target = model_path(root, models_dir, config=config, prefix=prefix)
         if target.is_file() and not force:
             log.info("model trained by another process: %s", target)
             return target
-        return train(root, models_dir, target.name.removesuffix(".tar.gz"))
+        name = target.name.removesuffix(".tar.gz")
+        if config == DEFAULT_CONFIG:
+            return train(root, models_dir, name)
+        return train(root, models_dir, name, config)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from bot.cases.models import metadata
+from bot.cases.schema import metadata
 
 config = context.config
 

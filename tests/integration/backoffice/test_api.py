@@ -57,7 +57,7 @@ def test_empty_admin_token_setting_locks_the_api(session_factory: sessionmaker) 
 
 def test_list_shape_and_default_masking(client: TestClient, session_factory: sessionmaker) -> None:
     first = submit(session_factory)
-    submit(session_factory, category="environment", channel="telegram", sender_id="t1")
+    submit(session_factory, category="environment", channel="telegram", sender_id="t1", id_number=None, phone=None)
     response = client.get("/api/cases", headers=ADMIN)
     assert response.status_code == 200
     body = response.json()
@@ -78,9 +78,9 @@ def test_list_shape_and_default_masking(client: TestClient, session_factory: ses
 
 
 def test_list_filters_and_limits(client: TestClient, session_factory: sessionmaker) -> None:
-    for _ in range(3):
-        submit(session_factory)
-    submit(session_factory, category="environment", channel="telegram", sender_id="t1")
+    for i in range(3):  # three people (one person's repeats of a matter are not registered again)
+        submit(session_factory, sender_id=f"openid-{i}", id_number=None, phone=None)
+    submit(session_factory, category="environment", channel="telegram", sender_id="t1", id_number=None, phone=None)
     get = lambda q: client.get(f"/api/cases?{q}", headers=STAFF).json()  # noqa: E731
     assert get("category=environment")["total"] == 1
     assert get("channel=wechat")["total"] == 3

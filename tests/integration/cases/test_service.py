@@ -62,6 +62,22 @@ def submission(**overrides: object) -> PetitionSubmission:
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 
+#: other matters of the same petitioner (repeats of one matter are not registered twice)
+MATTERS = [
+    {"facts": "小区旁边的化工厂每天夜里排放刺鼻废气，居民头晕恶心。", "respondent": "某化工厂"},
+    {"facts": "孩子所在学校违规收取补课费，每学期一千元。", "respondent": "某某中学"},
+    {"facts": "村里征收我家承包地五亩，补偿款一直没有发放。", "respondent": "某某村委会"},
+    {"facts": "物业公司没有业主大会同意就上调物业费。", "respondent": "阳光物业"},
+    {"facts": "医院做检查时重复收费八百元。", "respondent": "某某医院"},
+    {"facts": "道路施工每晚十二点以后仍在作业，噪音扰民。", "respondent": "市政工程处"},
+    {"facts": "公交线路被取消，老人出行非常困难。", "respondent": "公交集团"},
+]
+
+
+def other_matter(i: int, **overrides: object) -> PetitionSubmission:
+    return submission(**{**MATTERS[i], **overrides})
+
+
 def count(session_factory: sessionmaker, model: type) -> int:
     with transaction(session_factory) as s:
         return int(s.execute(select(func.count()).select_from(model)).scalar_one())
@@ -118,7 +134,7 @@ def test_idempotent_resubmit_returns_same_case(session_factory: sessionmaker) ->
     assert count(session_factory, Case) == 1
     assert count(session_factory, CaseEvent) == 1
     # the resubmission did not burn a number
-    assert do_submit_petition(session_factory, submission(), now=NOW).case_no == "XF20261123-0002"
+    assert do_submit_petition(session_factory, other_matter(0), now=NOW).case_no == "XF20261123-0002"
 
 
 def test_idempotency_key_of_another_sender_conflicts(session_factory: sessionmaker) -> None:
@@ -130,9 +146,9 @@ def test_idempotency_key_of_another_sender_conflicts(session_factory: sessionmak
 def test_case_number_uses_the_china_date(session_factory: sessionmaker) -> None:
     late_utc = datetime(2026, 11, 22, 16, 30, tzinfo=timezone.utc)  # 00:30 on 23 Nov in Beijing
     assert do_submit_petition(session_factory, submission(), now=late_utc).case_no == "XF20261123-0001"
-    assert do_submit_petition(session_factory, submission(), now=NOW).case_no == "XF20261123-0002"
+    assert do_submit_petition(session_factory, other_matter(0), now=NOW).case_no == "XF20261123-0002"
     next_day = datetime(2026, 11, 23, 16, 0, tzinfo=timezone.utc)  # 00:00 on 24 Nov
-    assert do_submit_petition(session_factory, submission(), now=next_day).case_no == "XF20261124-0001"
+    assert do_submit_petition(session_factory, other_matter(1), now=next_day).case_no == "XF20261124-0001"
 
 
 def test_counter_continues_after_existing_numbers(session_factory: sessionmaker) -> None:
@@ -142,7 +158,7 @@ def test_counter_continues_after_existing_numbers(session_factory: sessionmaker)
         case = s.execute(select(Case)).scalar_one()
         case.case_no = "XF20261123-0041"
         s.execute(CaseCounter.__table__.delete())
-    assert do_submit_petition(session_factory, submission(), now=NOW).case_no == "XF20261123-0042"
+    assert do_submit_petition(session_factory, other_matter(0), now=NOW).case_no == "XF20261123-0042"
 
 
 def test_concurrent_submissions_get_distinct_sequential_numbers(session_factory: sessionmaker) -> None:
@@ -151,7 +167,8 @@ def test_concurrent_submissions_get_distinct_sequential_numbers(session_factory:
 
     def submit(i: int) -> str:
         barrier.wait()
-        sub = submission(sender_id=f"user-{i}", idempotency_key=f"key-{i}")
+        # 20 different petitioners (no shared ID number or phone)
+        sub = submission(sender_id=f"user-{i}", idempotency_key=f"key-{i}", id_number=None, phone=None)
         return do_submit_petition(session_factory, sub, now=NOW).case_no
 
     with ThreadPoolExecutor(max_workers=n) as pool:
@@ -247,10 +264,11 @@ def test_get_case(session_factory: sessionmaker) -> None:
 
 def test_list_cases_filters_and_pages(session_factory: sessionmaker) -> None:
     for i in range(5):
-        do_submit_petition(session_factory, submission(sender_id="a", channel="wechat"), now=NOW.replace(minute=i))
+        do_submit_petition(session_factory, other_matter(i, sender_id="a", channel="wechat"), now=NOW.replace(minute=i))
     for i in range(3):
         do_submit_petition(
-            session_factory, submission(sender_id="b", category="environment"), now=NOW.replace(minute=10 + i)
+            session_factory, other_matter(i, sender_id="b", category="environment", id_number=None, phone=None),
+            now=NOW.replace(minute=10 + i),
         )
     items, total = list_cases(session_factory)
     assert total == 8 and len(items) == 8

@@ -1,6 +1,9 @@
 """The Telegram channel inside a real ``rasa run`` (trained model, no action server), talking to
 the local stand-in Bot API. Enabled through a temporary credentials.yml and the environment.
 
+No TELEGRAM_WEBHOOK_URL is set, so the channel also long-polls the stand-in (development mode):
+updates arrive both through the webhook and through getUpdates, on the same path.
+
 Uses the session's trained model (trained once per data hash, like every Rasa test);
 ``TELEGRAM_E2E_MODEL=<model.tar.gz>`` runs it with any existing model instead.
 """
@@ -38,7 +41,8 @@ def rasa_telegram(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WECHAT_"))}
     env.update(PYTHONPATH=str(PROJECT_ROOT), PYTHONUNBUFFERED="1", RASA_TELEMETRY_ENABLED="false",
                TF_CPP_MIN_LOG_LEVEL="2", TELEGRAM_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=SECRET,
-               TELEGRAM_API_BASE=standin.base_url)
+               TELEGRAM_API_BASE=standin.base_url, TELEGRAM_OFFSET_FILE=str(workdir / "offset.json"),
+               DATABASE_URL=f"sqlite:///{workdir / 'cases.db'}", ATTACHMENTS_DIR=str(workdir / "files"))
     proc = _Proc("rasa", [
         _bin("rasa"), "run", "--model", model, "--port", str(port), "--interface", "127.0.0.1",
         "--credentials", str(workdir / "credentials.yml"), "--endpoints", str(workdir / "endpoints.yml"),
@@ -86,3 +90,27 @@ def test_start_and_help_through_rasa(rasa_telegram: tuple[str, TelegramStandIn])
     assert httpx.post(webhook, json=_update(3, "/help"), headers=HEADER, timeout=10).status_code == 200
     sent = standin.wait_for("sendMessage", 2, timeout=60, chat_id=CHAT)
     assert "登记信访事项" in sent[1].params["text"]
+
+
+def test_long_polling_through_rasa(rasa_telegram: tuple[str, TelegramStandIn]) -> None:
+    _, standin = rasa_telegram
+    chat = CHAT + 1
+    update = _update(100, "/start")
+    update["message"]["chat"]["id"] = update["message"]["from"]["id"] = chat
+    standin.push_update(update)
+    [greeting] = standin.wait_for("sendMessage", 1, timeout=60, chat_id=chat)
+    assert "信访服务助手" in greeting.params["text"]
+    assert standin.calls_of("deleteWebhook"), "polling starts by removing a webhook"
+
+    # a photo through polling: fetched with getFile, downloaded, stored, confirmed
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(300)
+    standin.add_file("e2e-photo", jpeg, "photos/e2e.jpg")
+    photo = _update(101, "")
+    del photo["message"]["text"]
+    photo["message"]["chat"]["id"] = photo["message"]["from"]["id"] = chat
+    photo["message"]["photo"] = [{"file_id": "e2e-photo", "file_unique_id": "p", "width": 800, "height": 600,
+                                  "file_size": len(jpeg)}]
+    standin.push_update(photo)
+    sent = standin.wait_for("sendMessage", 2, timeout=60, chat_id=chat)
+    assert sent[1].params["text"].startswith("已收到您发送的图片")
+    assert [c.params["file_path"] for c in standin.calls_of("download")] == ["photos/e2e.jpg"]

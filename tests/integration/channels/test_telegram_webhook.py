@@ -1,13 +1,18 @@
 """The Telegram channel mounted in a minimal Sanic app, talking to a local stand-in Bot API.
 
 No Rasa model: ``on_new_message`` is a fake that echoes (and answers "按钮" with buttons).
+Updates are real Update JSON; photos and documents are downloaded from the stand-in (getFile +
+file route) into a throw-away SQLite database and attachment directory.
 """
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +21,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from bot.channels.telegram import MAX_BODY_BYTES, SECRET_HEADER, TelegramInput
-from bot.channels.telegram_mapping import MSG_ATTACHMENT, MSG_LOCATION
+from bot.channels.telegram_mapping import MSG_CONTACT_NOT_OWN, MSG_LOCATION
 from bot.settings import Settings
 from tests.integration.channels.telegram_standin import TelegramStandIn
 from tests.rasa_fixtures import free_port
@@ -53,7 +58,9 @@ class Harness:
         return resp
 
 
-async def _serve(settings: Settings, standin: TelegramStandIn) -> AsyncIterator[Harness]:
+async def _serve(settings: Settings, standin: TelegramStandIn, *, lifecycle: bool = False) -> AsyncIterator[Harness]:
+    """The channel in a Sanic server; ``lifecycle`` also runs the start/stop listeners
+    (webhook registration or long polling) the way ``rasa run`` does."""
     standin.clear()
     channel = TelegramInput(settings)
     received: list[UserMessage] = []
@@ -80,16 +87,30 @@ async def _serve(settings: Settings, standin: TelegramStandIn) -> AsyncIterator[
     server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
     assert server is not None
     await server.startup()
+    if lifecycle:
+        await server.after_start()
     async with httpx.AsyncClient(timeout=10) as client:
         yield Harness(f"http://127.0.0.1:{port}/webhooks/telegram/webhook", channel, standin, received, client)
+    if lifecycle:
+        await server.before_stop()
     await channel.close()
     server.close()
     await server.wait_closed()
 
 
+def channel_settings(standin: TelegramStandIn, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = dict(
+        telegram_token=TOKEN, telegram_webhook_secret=SECRET, telegram_api_base=standin.base_url,
+        database_url=f"sqlite:///{tmp_path / 'cases.db'}", attachments_dir=str(tmp_path / "files"),
+        telegram_offset_file=str(tmp_path / "telegram_offset.json"),
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
 @pytest.fixture
-async def tg(standin: TelegramStandIn) -> AsyncIterator[Harness]:
-    settings = Settings(telegram_token=TOKEN, telegram_webhook_secret=SECRET, telegram_api_base=standin.base_url)
+async def tg(standin: TelegramStandIn, tmp_path: Path) -> AsyncIterator[Harness]:
+    settings = channel_settings(standin, tmp_path)
     async for harness in _serve(settings, standin):
         yield harness
 
@@ -152,13 +173,16 @@ async def test_expired_button_key(tg: Harness) -> None:
     assert "失效" in tg.standin.sent(77)[0]["text"]
 
 
-async def test_contact_location_attachment(tg: Harness) -> None:
+async def test_contact_and_location(tg: Harness) -> None:
     await tg.post(msg(30, contact={"phone_number": "8613812345678", "first_name": "张", "user_id": 77}))
-    await tg.post(msg(31, location={"latitude": 30.274085, "longitude": 120.15507}))
-    await tg.post(msg(32, document={"file_id": "f", "file_unique_id": "u", "file_name": "材料.pdf"}))
-    assert [m.text for m in tg.received] == ["13812345678", "30.274085,120.155070"]
+    await tg.post(msg(31, contact={"phone_number": "13900001111", "first_name": "李", "user_id": 99}))
+    await tg.post(msg(32, location={"latitude": 30.274085, "longitude": 120.15507}))
+    venue = {"location": {"latitude": 30.27, "longitude": 120.15}, "title": "文三路社区",
+             "address": "浙江省杭州市西湖区文三路8号"}
+    await tg.post(msg(33, venue=venue, location=venue["location"]))
+    assert [m.text for m in tg.received] == ["13812345678", "浙江省杭州市西湖区文三路8号（文三路社区）"]
     assert [s["text"] for s in tg.standin.sent(77)] == [
-        "收到：13812345678", MSG_LOCATION, "收到：30.274085,120.155070", MSG_ATTACHMENT]
+        "收到：13812345678", MSG_CONTACT_NOT_OWN, MSG_LOCATION, "收到：浙江省杭州市西湖区文三路8号（文三路社区）"]
 
 
 async def test_long_reply_is_split(tg: Harness) -> None:
@@ -242,3 +266,121 @@ async def test_from_credentials_reads_environment(monkeypatch: pytest.MonkeyPatc
     channel = TelegramInput.from_credentials({})
     assert channel.enabled and channel.settings.telegram_webhook_secret == SECRET
     assert TelegramInput.name() == "telegram" and channel.url_prefix() == "telegram"
+
+
+# ---- media: photos and documents become pending attachments -----------------------------------
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(200))
+PDF = b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n"
+
+
+def photo_sizes(large_id: str) -> list[dict[str, Any]]:
+    return [
+        {"file_id": "thumb-" + large_id, "file_unique_id": "t", "width": 90, "height": 90, "file_size": 900},
+        {"file_id": large_id, "file_unique_id": "l", "width": 1280, "height": 960, "file_size": len(JPEG)},
+    ]
+
+
+def pending(h: Harness) -> list[tuple[str, str, str, int, bytes]]:
+    from bot.cases.attachments import attachment_path, pending_attachments
+
+    rows = pending_attachments(h.channel.sink.session_factory(), "telegram", "77")
+    return [(a.kind, a.filename, a.content_type, a.size, attachment_path(h.channel.sink.policy, a).read_bytes())
+            for a in rows]
+
+
+async def test_photo_largest_size_downloaded_and_stored(tg: Harness) -> None:
+    tg.standin.add_file("photo-big", JPEG, "photos/file_7.jpg")
+    await tg.post(msg(100, photo=photo_sizes("photo-big"), caption="村委会贴出的通知"))
+    assert [c.params["file_id"] for c in tg.standin.calls_of("getFile")] == ["photo-big"]
+    assert [c.params["file_path"] for c in tg.standin.calls_of("download")] == ["photos/file_7.jpg"]
+    texts = [s["text"] for s in tg.standin.sent(77)]
+    assert texts[0].startswith("已收到您发送的图片") and "附上" in texts[0]
+    assert texts[1:] == ["收到：村委会贴出的通知"]  # the caption goes on to the dialogue
+    assert pending(tg) == [("photo", "照片.jpg", "image/jpeg", len(JPEG), JPEG)]
+
+
+async def test_document_downloaded_with_its_name(tg: Harness) -> None:
+    tg.standin.add_file("doc-1", PDF, "documents/file_3.pdf")
+    await tg.post(msg(101, document={"file_id": "doc-1", "file_unique_id": "d1", "file_name": "工资条.pdf",
+                                     "mime_type": "application/pdf", "file_size": len(PDF)}))
+    [reply] = [s["text"] for s in tg.standin.sent(77)]
+    assert "工资条.pdf" in reply and reply.startswith("已收到")
+    assert pending(tg) == [("document", "工资条.pdf", "application/pdf", len(PDF), PDF)]
+    assert tg.received == []  # nothing for the dialogue without a caption
+
+
+async def test_refused_files_are_not_downloaded(tg: Harness) -> None:
+    await tg.post(msg(102, document={"file_id": "exe", "file_unique_id": "x", "file_name": "工具.exe",
+                                     "mime_type": "application/x-msdownload", "file_size": 3000}))
+    await tg.post(msg(103, document={"file_id": "huge", "file_unique_id": "h", "file_name": "扫描件.pdf",
+                                     "mime_type": "application/pdf", "file_size": 30 * 1024 * 1024}))
+    texts = [s["text"] for s in tg.standin.sent(77)]
+    assert "只能接收" in texts[0] and "10 MB" in texts[1]
+    assert tg.standin.calls_of("getFile") == [] and pending(tg) == []
+
+
+async def test_content_is_checked_after_download(tg: Harness) -> None:
+    # declared a PDF, really a Windows program: refused after the download, nothing stored
+    tg.standin.add_file("fake", b"MZ\x90\x00\x03" + bytes(100), "documents/fake.pdf")
+    await tg.post(msg(104, document={"file_id": "fake", "file_unique_id": "f", "file_name": "材料.pdf"}))
+    # a file Telegram no longer has
+    await tg.post(msg(105, document={"file_id": "gone", "file_unique_id": "g", "file_name": "a.pdf"}))
+    texts = [s["text"] for s in tg.standin.sent(77)]
+    assert "只能接收" in texts[0] and "没能接收成功" in texts[1]
+    assert pending(tg) == []
+
+
+async def test_size_limit_applies_to_undeclared_sizes(standin: TelegramStandIn, tmp_path: Path) -> None:
+    async for h in _serve(channel_settings(standin, tmp_path, attachments_max_bytes=100), standin):
+        h.standin.add_file("photo-big", JPEG, "photos/big.jpg")  # getFile reports 212 bytes > 100
+        await h.post(msg(106, photo=[{"file_id": "photo-big", "file_unique_id": "l", "width": 10, "height": 10}]))
+        [reply] = [s["text"] for s in h.standin.sent(77)]
+        assert "大小限制" in reply and h.standin.calls_of("download") == []
+
+
+# ---- start-up: webhook registration or long polling ---------------------------------------------
+async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_webhook_url_is_registered_on_start(standin: TelegramStandIn, tmp_path: Path) -> None:
+    settings = channel_settings(standin, tmp_path, telegram_webhook_url="https://bot.example.gov.cn/webhooks/telegram/webhook")
+    async for h in _serve(settings, standin, lifecycle=True):
+        [call] = h.standin.calls_of("setWebhook")
+        assert call.params["url"] == "https://bot.example.gov.cn/webhooks/telegram/webhook"
+        assert call.params["secret_token"] == SECRET
+        assert call.params["allowed_updates"] == ["message", "callback_query"]
+        assert h.channel.poller is None and h.standin.calls_of("getUpdates") == []
+
+
+async def test_long_polling_without_webhook_url(standin: TelegramStandIn, tmp_path: Path) -> None:
+    settings = channel_settings(standin, tmp_path)
+    offset_file = Path(settings.telegram_offset_file)
+    standin.webhook_url = "https://stale.example/hook"  # left over from an earlier deployment
+    standin.updates.clear()
+    async for h in _serve(settings, standin, lifecycle=True):
+        assert h.channel.poller is not None and h.channel.poller.running
+        h.standin.push_update(msg(500, text="你好"))
+        h.standin.push_update(msg(501, text="/status"))
+        await eventually(lambda h=h: len(h.standin.sent(77)) >= 2)
+        assert [m.text for m in h.received] == ["你好", "/check_status"]
+        assert h.received[0].input_channel == "telegram" and h.received[0].sender_id == "77"
+        assert h.standin.calls_of("deleteWebhook") and not h.standin.webhook_url
+        await eventually(lambda: offset_file.exists())
+        assert json.loads(offset_file.read_text()) == {"bot_id": "123456", "offset": 502}
+        poller = h.channel.poller
+    # stopped with the server: the pending long poll was cancelled
+    assert not poller.running
+
+    # a restart resumes after the saved offset; an older update is never delivered again
+    standin.clear()
+    standin.updates.clear()
+    standin.push_update(msg(501, text="/status"))
+    standin.push_update(msg(502, text="还在吗"))
+    async for h in _serve(settings, standin, lifecycle=True):
+        await eventually(lambda h=h: len(h.standin.sent(77)) >= 1)
+        assert [m.text for m in h.received] == ["还在吗"]
+        assert h.standin.calls_of("getUpdates")[0].params["offset"] == 502

@@ -8,6 +8,7 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +16,10 @@ import pytest
 from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic
 
-from bot.channels.wechat import IMAGE_RECEIVED, VOICE_NOT_RECOGNISED, WELCOME_TEXT, WeChatInput
+from bot.cases.attachments import attachment_path, pending_attachments
+from bot.channels.gate import NO_ANSWER
+from bot.channels.media import MSG_DOWNLOAD_FAILED
+from bot.channels.wechat import VOICE_NOT_RECOGNISED, WELCOME_TEXT, WeChatInput
 from bot.channels.wechat_protocol import parse_xml
 from bot.settings import Settings
 from tests.integration.channels.wechat_standin import (
@@ -28,6 +32,7 @@ from tests.integration.channels.wechat_standin import (
     decrypt_reply,
     event_xml,
     image_xml,
+    location_xml,
     message_xml,
     plain_request,
     safe_request,
@@ -97,7 +102,7 @@ HarnessFactory = Callable[..., Awaitable[Harness]]
 
 
 @pytest.fixture
-async def make_harness(standin: WeChatStandIn) -> AsyncIterator[HarnessFactory]:
+async def make_harness(standin: WeChatStandIn, tmp_path: Path) -> AsyncIterator[HarnessFactory]:
     started: list[tuple[Any, httpx.AsyncClient, WeChatInput]] = []
 
     async def factory(*, aes: bool = False, reply_timeout: float = 2.0, enabled: bool = True,
@@ -105,6 +110,7 @@ async def make_harness(standin: WeChatStandIn) -> AsyncIterator[HarnessFactory]:
         settings = Settings(
             wechat_token=TOKEN if enabled else "", wechat_appid=APPID, wechat_secret=SECRET,
             wechat_aes_key=AES_KEY if aes else "", wechat_api_base=standin.base_url,
+            database_url=f"sqlite:///{tmp_path / 'cases.db'}", attachments_dir=str(tmp_path / "files"),
         )
         channel = WeChatInput(settings, reply_timeout=reply_timeout)
         agent = agent or FakeAgent()
@@ -275,7 +281,7 @@ async def test_slow_answer_success_then_customer_service_message(make_harness: H
 async def test_failing_agent_gets_polite_apology(make_harness: HarnessFactory) -> None:
     h = await make_harness(agent=FakeAgent(fail=True))
     resp = await h.post(plain_request(text_xml(OPENID, "你好", next_msg_id())))
-    assert "稍后再试" in reply_content(resp.text)["Content"]
+    assert reply_content(resp.text)["Content"] == NO_ANSWER  # bot/channels/gate.py
 
 
 # ---- events and other message types --------------------------------------------------------
@@ -294,8 +300,10 @@ async def test_encrypted_subscribe_event_welcome(make_harness: HarnessFactory) -
 
 
 @pytest.mark.parametrize(("key", "intent"), [
-    ("PETITION", "/start_petition"), ("STATUS", "/check_status"), ("HELP", "/help"),
-    ("LEGAL", "/ask_legal_channel"), ("SOMETHING_NEW", "/help"),
+    ("START_PETITION", "/start_petition"), ("CHECK_STATUS", "/check_status"), ("HELP", "/help"),
+    ("LEGAL_CHANNEL", "/ask_legal_channel"), ("REQUEST_HUMAN", "/request_human"),
+    ("PETITION", "/start_petition"), ("STATUS", "/check_status"), ("LEGAL", "/ask_legal_channel"),
+    ("SOMETHING_NEW", "/help"),
 ])
 async def test_menu_click_maps_to_intent(make_harness: HarnessFactory, key: str, intent: str) -> None:
     h = await make_harness()
@@ -318,11 +326,67 @@ async def test_voice_with_recognition_is_a_text_message(make_harness: HarnessFac
     assert reply_content(resp.text)["Content"] == "收到：查询进度"
 
 
-async def test_image_is_acknowledged_not_processed(make_harness: HarnessFactory) -> None:
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 4
+
+
+def stored(h: Harness) -> list[tuple[str, str, int, bytes]]:
+    sink = h.channel.sink
+    return [(a.kind, a.content_type, a.size, attachment_path(sink.policy, a).read_bytes())
+            for a in pending_attachments(sink.session_factory(), "wechat", OPENID)]
+
+
+async def test_image_is_downloaded_and_stored_as_attachment(make_harness: HarnessFactory) -> None:
     h = await make_harness()
-    resp = await h.post(plain_request(image_xml(OPENID, next_msg_id())))
-    assert reply_content(resp.text)["Content"] == IMAGE_RECEIVED
-    assert h.agent.received == []
+    h.standin.add_media("media-photo-1", JPEG)
+    xml = image_xml(OPENID, next_msg_id(), media_id="media-photo-1")
+    resp = await h.post(plain_request(xml))
+    reply = reply_content(resp.text)["Content"]
+    assert reply.startswith("已收到您发送的图片") and "附上" in reply
+    [call] = h.standin.media_calls()
+    assert call.query == {"access_token": h.standin.token_value, "media_id": "media-photo-1"}
+    assert stored(h) == [("image", "image/jpeg", len(JPEG), JPEG)]
+    assert h.agent.received == []  # the dialogue is not disturbed
+    # WeChat's retry of the same message: the same reply, no second download
+    retry = await h.post(plain_request(xml))
+    assert reply_content(retry.text)["Content"] == reply and len(h.standin.media_calls()) == 1
+
+
+async def test_encrypted_image_message(make_harness: HarnessFactory) -> None:
+    h = await make_harness(aes=True)
+    h.standin.add_media("media-enc", JPEG, "image/jpeg")
+    resp = await h.post(safe_request(image_xml(OPENID, next_msg_id(), media_id="media-enc")))
+    assert parse_xml(decrypt_reply(resp.text))["Content"].startswith("已收到您发送的图片")
+    assert len(stored(h)) == 1
+
+
+async def test_expired_media_id_and_wrong_content(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    resp = await h.post(plain_request(image_xml(OPENID, next_msg_id(), media_id="expired")))
+    assert reply_content(resp.text)["Content"] == MSG_DOWNLOAD_FAILED
+    h.standin.add_media("not-a-picture", b"MZ\x90\x00" + bytes(64), "image/jpeg")
+    resp = await h.post(plain_request(image_xml(OPENID, next_msg_id(), media_id="not-a-picture")))
+    assert "只能接收" in reply_content(resp.text)["Content"]
+    assert stored(h) == []
+
+
+async def test_slow_download_answers_success_then_confirms_by_customer_service(make_harness: HarnessFactory) -> None:
+    h = await make_harness(reply_timeout=0.2)
+    h.standin.media_delay = 0.6
+    h.standin.add_media("media-slow", JPEG)
+    resp = await h.post(plain_request(image_xml(OPENID, next_msg_id(), media_id="media-slow")))
+    assert resp.status_code == 200 and resp.text == "success"
+    [confirmation] = [b["text"]["content"] for b in await h.standin.wait_sent(1)]
+    assert confirmation.startswith("已收到您发送的图片")
+    assert len(stored(h)) == 1
+
+
+async def test_location_with_label_is_a_text_message(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    resp = await h.post(plain_request(location_xml(OPENID, next_msg_id(), label="浙江省杭州市西湖区文三路8号")))
+    assert reply_content(resp.text)["Content"] == "收到：浙江省杭州市西湖区文三路8号"
+    resp = await h.post(plain_request(location_xml(OPENID, next_msg_id())))
+    assert resp.text == "success"
+    assert [m.text for m in h.agent.received] == ["浙江省杭州市西湖区文三路8号"]
 
 
 async def test_unknown_message_type_answers_success(make_harness: HarnessFactory) -> None:

@@ -15,6 +15,7 @@ CONTRACT_CODES = {
 EXPECTED = {
     ("registered", "accepted"), ("registered", "not_accepted"), ("registered", "transferred"),
     ("transferred", "accepted"), ("transferred", "not_accepted"),
+    ("transferred", "transferred"),  # sent on to the right organ (Art 23)
     ("accepted", "in_progress"), ("accepted", "answered"),
     ("in_progress", "answered"),
     ("answered", "closed"), ("answered", "review_requested"),

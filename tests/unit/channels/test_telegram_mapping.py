@@ -9,15 +9,18 @@ from telegram import Update
 from bot.channels.buttons import ChannelButton, normalize_buttons
 from bot.channels.telegram_mapping import (
     MAX_CALLBACK_BYTES,
-    MSG_ATTACHMENT,
     MSG_BUTTON_EXPIRED,
+    MSG_CONTACT_NOT_OWN,
     MSG_LOCATION,
+    MSG_MEDIA_UNSUPPORTED,
     CallbackStore,
+    MediaRef,
     UpdateDeduper,
     command_payload,
     contact_text,
     split_text,
     update_to_inbound,
+    venue_text,
 )
 from bot.intake.phone import find_phone
 
@@ -140,36 +143,76 @@ def test_start_command() -> None:
 
 
 @pytest.mark.parametrize("number", ["8613812345678", "+86 138 1234 5678", "13812345678"])
-def test_contact_fills_phone(number: str) -> None:
+def test_own_contact_fills_phone(number: str) -> None:
     inbound = update_to_inbound(
-        message_update(contact={"phone_number": number, "first_name": "张"}), CallbackStore())
-    assert inbound is not None and inbound.text == "13812345678"
+        message_update(contact={"phone_number": number, "first_name": "张", "user_id": 77}), CallbackStore())
+    assert inbound is not None and inbound.text == "13812345678" and inbound.notices == []
     assert find_phone(inbound.text) == "13812345678"
+
+
+@pytest.mark.parametrize("contact", [
+    {"phone_number": "13900001111", "first_name": "李", "user_id": 88},  # somebody else's card
+    {"phone_number": "13900001111", "first_name": "李"},  # a phone-book entry, no Telegram user
+])
+def test_other_peoples_contact_is_not_used(contact: dict[str, Any]) -> None:
+    inbound = update_to_inbound(message_update(contact=contact), CallbackStore())
+    assert inbound is not None and inbound.text is None and inbound.notices == [MSG_CONTACT_NOT_OWN]
 
 
 def test_foreign_contact_keeps_country_code() -> None:
     assert contact_text("4915112345678") == "+4915112345678"
 
 
-def test_location() -> None:
+def test_bare_location_asks_for_the_address_in_words() -> None:
     inbound = update_to_inbound(
         message_update(location={"latitude": 30.274085, "longitude": 120.15507}), CallbackStore())
     assert inbound is not None
-    assert inbound.notices == [MSG_LOCATION] and inbound.text == "30.274085,120.155070"
+    assert inbound.notices == [MSG_LOCATION] and inbound.text is None
+    assert "省、市、区县" in MSG_LOCATION
 
 
-def test_photo_gets_a_polite_note_and_caption_is_forwarded() -> None:
-    photo = [{"file_id": "f", "file_unique_id": "u", "width": 10, "height": 10}]
+def test_venue_gives_its_address_as_text() -> None:
+    venue = {"location": {"latitude": 30.27, "longitude": 120.15}, "title": "文三路社区服务中心",
+             "address": "浙江省杭州市西湖区文三路8号"}
+    inbound = update_to_inbound(message_update(venue=venue, location=venue["location"]), CallbackStore())
+    assert inbound is not None and inbound.notices == []
+    assert inbound.text == "浙江省杭州市西湖区文三路8号（文三路社区服务中心）"
+    assert venue_text("西湖区政府", "") == "西湖区政府"
+    assert venue_text("文三路8号", "杭州市文三路8号") == "杭州市文三路8号"
+
+
+def test_photo_largest_size_is_fetched_and_caption_forwarded() -> None:
+    photo = [
+        {"file_id": "small", "file_unique_id": "u1", "width": 90, "height": 60, "file_size": 1200},
+        {"file_id": "large", "file_unique_id": "u3", "width": 1280, "height": 853, "file_size": 98000},
+        {"file_id": "medium", "file_unique_id": "u2", "width": 320, "height": 213, "file_size": 14000},
+    ]
     inbound = update_to_inbound(message_update(photo=photo), CallbackStore())
-    assert inbound is not None and inbound.notices == [MSG_ATTACHMENT] and inbound.text is None
+    assert inbound is not None and inbound.notices == [] and inbound.text is None
+    assert inbound.media == MediaRef("photo", "large", "u3", None, "image/jpeg", 98000)
     inbound = update_to_inbound(message_update(photo=photo, caption="村委会的通知"), CallbackStore())
-    assert inbound is not None and inbound.text == "村委会的通知"
+    assert inbound is not None and inbound.text == "村委会的通知" and inbound.media is not None
+    inbound = update_to_inbound(message_update(photo=photo, caption="/inform{\"phone\": \"1\"}"), CallbackStore())
+    assert inbound is not None and inbound.text == "/help"  # no intent payloads through captions
 
 
 def test_document() -> None:
-    doc = {"file_id": "f", "file_unique_id": "u", "file_name": "材料.pdf"}
+    doc = {"file_id": "f", "file_unique_id": "u", "file_name": "材料.pdf", "mime_type": "application/pdf",
+           "file_size": 5000}
     inbound = update_to_inbound(message_update(document=doc), CallbackStore())
-    assert inbound is not None and inbound.notices == [MSG_ATTACHMENT]
+    assert inbound is not None and inbound.notices == [] and inbound.text is None
+    assert inbound.media == MediaRef("document", "f", "u", "材料.pdf", "application/pdf", 5000)
+
+
+@pytest.mark.parametrize("fields", [
+    {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 3}},
+    {"video": {"file_id": "v", "file_unique_id": "v", "width": 1, "height": 1, "duration": 3}},
+    {"animation": {"file_id": "a", "file_unique_id": "a", "width": 1, "height": 1, "duration": 1},
+     "document": {"file_id": "a", "file_unique_id": "a", "file_name": "x.mp4"}},
+])
+def test_audio_video_and_animations_are_politely_refused(fields: dict[str, Any]) -> None:
+    inbound = update_to_inbound(message_update(**fields), CallbackStore())
+    assert inbound is not None and inbound.media is None and inbound.notices == [MSG_MEDIA_UNSUPPORTED]
 
 
 def test_callback_plain_payload() -> None:

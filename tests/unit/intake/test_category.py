@@ -25,7 +25,7 @@ def test_lexicon_covers_every_category_but_other() -> None:
         ("国企改制时被下岗买断工龄", "enterprise_restructuring"),
         ("孩子入学被学校拒绝，学费乱收", "education"),
         ("医院发生医疗事故", "healthcare"),
-        ("医保报销不了", "healthcare"),
+        ("医保报销不了", "labor_social_security"),
         ("小区物业不维修电梯", "housing"),
         ("买的房子烂尾了，房产证办不下来", "housing"),
         ("城管没收了我的摊位，门口违建没人管", "urban_management"),

@@ -329,3 +329,16 @@ def test_a_question_s_own_button_is_never_an_interruption(asked: str, text: str)
     s = state(asked, **{k: FILLED[k] for k in FORM_ORDER[:6]})
     result = process_turn(s, turn(text, "faq", 1.0), TODAY)
     assert not result.reject and asked in result.updates
+
+
+def test_a_wrong_id_among_other_fields_is_explained_and_the_rest_kept() -> None:
+    s = state("petitioner_name", petition_type="grievance", consent=True)
+    bad_id = VALID_ID[:-1] + ("0" if VALID_ID[-1] != "0" else "1")
+    message = f"我叫王建华，电话13912345678，身份证{bad_id}，住浙江省杭州市西湖区文三路1号"
+    result = process_turn(s, turn(message), TODAY)
+    assert result.updates["petitioner_name"] == "王建华"
+    assert result.updates["phone"] == "13912345678"
+    assert "文三路" in result.updates["address"]
+    assert "id_number" not in result.updates
+    assert "校验位对不上" in texts(result)
+    assert result.next_slot == "id_number"

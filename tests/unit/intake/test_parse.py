@@ -105,3 +105,16 @@ def test_find_demand_prefers_the_last_request() -> None:
     assert find_demand("老板要求我们加班。现在希望政府帮我们要回工资。") == "希望政府帮我们要回工资"
     assert find_demand("我的诉求是：补发工资") == "补发工资"
     assert find_demand("不符合要求") is None
+
+
+@pytest.mark.parametrize(("text", "address"), [
+    ("我叫王建华，电话13912345678，住北京市朝阳区幸福路8号", "北京市朝阳区幸福路8号"),
+    ("住：江苏省南京市玄武区中山路5号", "江苏省南京市玄武区中山路5号"),
+])
+def test_a_bare_zhu_opening_a_clause_gives_the_home_address(text: str, address: str) -> None:
+    assert parse_free_text(text, date(2026, 11, 23)).get("address") == address
+
+
+@pytest.mark.parametrize("text", ["住院治疗花了三万元，医院收费不合理", "我们的住房漏水，物业不管"])
+def test_zhu_inside_other_words_is_not_an_address(text: str) -> None:
+    assert "address" not in parse_free_text(text, date(2026, 11, 23))

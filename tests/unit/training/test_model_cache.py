@@ -161,3 +161,52 @@ def test_force_retrains(project: Path, tmp_path: Path, monkeypatch: pytest.Monke
 def test_cli_hash(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert model_cache.main(["--root", str(project), "--hash"]) == 0
     assert capsys.readouterr().out.strip() == data_hash(project)
+
+
+# ---- another configuration (the load benchmark's stock baseline) and the timing sidecar ----------
+
+
+def test_another_config_has_its_own_hash(project: Path) -> None:
+    (project / "stock.yml").write_text("language: zh\npipeline: []\n", encoding="utf-8")
+    stock = data_hash(project, "stock.yml")
+    assert stock != data_hash(project)
+    (project / "config.yml").write_text("language: zh\n# changed\n", encoding="utf-8")
+    (project / "bot" / "nlu" / "t2s.py").write_text("X = 2\n", encoding="utf-8")
+    assert data_hash(project, "stock.yml") == stock  # neither config.yml nor unused components count
+    (project / "domain.yml").write_text("version: '3.1'\nintents: [greet, bye]\n", encoding="utf-8")
+    assert data_hash(project, "stock.yml") != stock
+    (project / "stock.yml").write_text("pipeline:\n- name: bot.nlu.t2s.X\n", encoding="utf-8")
+    named = data_hash(project, "stock.yml")
+    (project / "bot" / "nlu" / "t2s.py").write_text("X = 3\n", encoding="utf-8")
+    assert data_hash(project, "stock.yml") != named  # components it names do count
+
+
+def test_ensure_model_for_another_config_uses_its_prefix_and_config(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "stock.yml").write_text("language: zh\n", encoding="utf-8")
+    calls: list[tuple[str, str]] = []
+
+    def fake_train(root: Path, models_dir: Path, name: str, config: str = "config.yml") -> Path:
+        calls.append((name, config))
+        target = models_dir / f"{name}.tar.gz"
+        models_dir.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"model")
+        return target
+
+    monkeypatch.setattr(model_cache, "train", fake_train)
+    models = tmp_path / "models"
+    path = ensure_model(project, models, config="stock.yml", prefix="stock-")
+    assert path.name == f"stock-{data_hash(project, 'stock.yml')}.tar.gz"
+    assert calls == [(path.name.removesuffix(".tar.gz"), "stock.yml")]
+    assert (models / ".train-stock.lock").exists()
+
+
+def test_training_seconds_from_the_sidecar(tmp_path: Path) -> None:
+    model = tmp_path / "abc.tar.gz"
+    model.write_bytes(b"model")
+    assert model_cache.training_seconds(model) is None
+    model_cache.meta_path(model).write_text('{"train_seconds": 61.5, "cold": true}', encoding="utf-8")
+    assert model_cache.meta_path(model).name == "abc.train.json"
+    assert model_cache.training_seconds(model) == 61.5
+    assert model_cache.read_meta(model)["cold"] is True

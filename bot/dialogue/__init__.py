@@ -1,0 +1,1 @@
+"""Pieces Rasa loads from our package: the encrypted tracker store (``endpoints.yml``)."""

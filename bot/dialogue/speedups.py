@@ -1,0 +1,264 @@
+"""Fixes to where Rasa 3.6's server spends its time, found by profiling (docs/performance.md).
+
+:func:`install` applies them in the Rasa server process; ``python -m bot.dialogue.serve`` (the
+launcher ``make run``, the tests and the Docker image use) calls it before Rasa's own CLI. Each
+one keeps Rasa's behaviour and only removes repeated work:
+
+1. **Action responses are validated per event type.** Rasa checks every action-server answer
+   with ``jsonschema.validate`` against a schema whose event item is a ``oneOf`` of 23 event
+   shapes: the schema itself is re-checked on every call and every event is tried against all
+   23 shapes — about 90 ms of CPU for one answer of a form turn, half of the server's time per
+   message. Every branch pins ``event`` to one constant, so an event matches the ``oneOf``
+   exactly when it matches the branch of its own ``event`` value: the same verdict, from
+   validators built once.
+2. **Event classes are looked up once per type name.** ``Event.resolve_by_type`` walks all
+   subclasses of ``Event`` (recursively, with an ``isabstract`` check each) for every event it
+   deserialises — thousands per request when a tracker is loaded. The answer is cached.
+3. **SQLite files opened in the Rasa process use WAL with ``synchronous=NORMAL``** (as the case
+   store does, ``bot.cases.db``): the tracker store commits once per message, and in the default
+   rollback journal each commit waits for two disk flushes while the server's event loop is
+   blocked. In WAL mode a commit survives a crash of the process; only an OS crash or power
+   loss may lose the last commits. PostgreSQL connections are not touched.
+4. **A SQLite tracker store keeps its connection.** SQLAlchemy 1.4 opens and closes a new
+   connection for every session on a SQLite file (``NullPool``); Rasa's store opens three per
+   message, and closing the last connection of a WAL database checkpoints it each time. The
+   store's engine gets one connection per thread instead (the server uses one thread).
+5. **The event broker gets the new events without reloading the tracker.** Before each save,
+   Rasa's SQL tracker store loads the stored tracker again (every event read, decrypted and
+   deserialised) only to count its events and stream the rest to the event broker. The same
+   count comes from one ``COUNT`` query — the one ``save`` itself uses — so the broker receives
+   exactly the same events. Only done when an event broker is configured, as in Rasa.
+
+Rasa is pinned (``requirements.lock``); when an upgrade changes a patched function's shape,
+:func:`install` logs that it skipped the fix instead of guessing.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_installed: list[str] = []
+_undo: dict[str, Callable[[], None]] = {}  # name -> restores what the fix replaced
+
+
+# --------------------------------------------------------------------------- 1. action responses
+
+
+class ActionResultValidator:
+    """Validates an action server's answer like Rasa's ``action_response_format_spec`` does."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        from jsonschema.validators import validator_for
+
+        events = schema["properties"]["events"]
+        item = events["items"]
+        self._cls = validator_for(schema)
+        branches = item["oneOf"]
+        self._by_type: dict[str, Any] = {}
+        for branch in branches:
+            const = branch.get("properties", {}).get("event", {}).get("const")
+            if not isinstance(const, str) or const in self._by_type:
+                raise ValueError("an event branch without its own `event` constant")
+            self._by_type[const] = self._cls(branch)
+        common = {k: v for k, v in item.items() if k != "oneOf"}
+        self._event = self._cls(common)
+        rest = {**schema, "properties": {k: v for k, v in schema["properties"].items() if k != "events"}}
+        self._top = self._cls(rest)
+        self._events_array = self._cls({k: v for k, v in events.items() if k != "items"})
+
+    def validate(self, result: Any) -> None:
+        """Raise ``jsonschema.ValidationError`` when Rasa's own check would fail."""
+        from jsonschema import ValidationError
+
+        self._top.validate(result)
+        if not isinstance(result, dict) or "events" not in result:
+            return
+        events = result["events"]
+        self._events_array.validate(events)
+        if not isinstance(events, list):
+            return
+        for event in events:
+            self._event.validate(event)
+            if not isinstance(event, dict):
+                continue
+            branch = self._by_type.get(event.get("event"))  # type: ignore[arg-type]
+            if branch is None:
+                raise ValidationError(f"{event.get('event')!r} is not a known event type")
+            branch.validate(event)
+
+
+def _patch_action_validation() -> str | None:
+    from rasa.core.actions.action import RemoteAction
+
+    original = RemoteAction.__dict__.get("_validate_action_result")
+    if not callable(original):
+        return "RemoteAction._validate_action_result not found"
+    try:
+        validator = ActionResultValidator(RemoteAction.action_response_format_spec())
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"action response schema has an unexpected shape ({exc})"
+
+    def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+        from jsonschema import ValidationError
+
+        try:
+            validator.validate(result)
+        except ValidationError:
+            # Rasa's own check raises the error with its message and help text.
+            return bool(original(self, result))
+        return True
+
+    RemoteAction._validate_action_result = _validate_action_result
+    _undo["action-result validation"] = lambda: setattr(RemoteAction, "_validate_action_result", original)
+    return None
+
+
+# --------------------------------------------------------------------------- 2. event classes
+
+
+def _patch_event_lookup() -> str | None:
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    original = Event.__dict__.get("resolve_by_type")
+    if not isinstance(original, staticmethod):
+        return "Event.resolve_by_type is not a staticmethod"
+    lookup: Callable[..., Any] = original.__func__
+    cache: dict[str, type] = {}
+
+    def resolve_by_type(type_name: str, default: type | None = None) -> type | None:
+        found = cache.get(type_name)
+        if found is not None:
+            return found
+        for cls in all_subclasses(Event):
+            if cls.type_name == type_name:
+                cache[type_name] = cls
+                return cls
+        return lookup(type_name, default)  # unknown names: Rasa's own answer or error
+
+    Event.resolve_by_type = staticmethod(resolve_by_type)
+    _undo["event class lookup"] = lambda: setattr(Event, "resolve_by_type", original)
+    return None
+
+
+# --------------------------------------------------------------------------- 3. SQLite journal
+
+
+def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA database_list")
+        files = [row[2] for row in cursor.fetchall() if row[1] == "main"]
+        if files and files[0]:  # a file, not an in-memory database
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _patch_sqlite() -> str | None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "connect", _sqlite_wal):
+        event.listen(Engine, "connect", _sqlite_wal)
+    _undo["sqlite WAL"] = lambda: event.remove(Engine, "connect", _sqlite_wal)
+    return None
+
+
+# --------------------------------------------------------------------------- 4. SQLite pool
+
+
+def _is_sqlite_file(url: Any) -> bool:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(str(url)) if not hasattr(url, "get_backend_name") else url
+    return bool(parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:")
+
+
+def _patch_sqlite_pool() -> str | None:
+    import rasa.core.tracker_store as tracker_store
+
+    original = getattr(tracker_store, "create_engine_kwargs", None)
+    if not callable(original) or getattr(original, "_bot_speedup", False):
+        return None if original else "rasa.core.tracker_store.create_engine_kwargs not found"
+
+    def create_engine_kwargs(url: Any) -> dict[str, Any]:
+        from sqlalchemy.pool import SingletonThreadPool
+
+        kwargs: dict[str, Any] = original(url)
+        if _is_sqlite_file(url) and "poolclass" not in kwargs:
+            kwargs["poolclass"] = SingletonThreadPool
+        return kwargs
+
+    create_engine_kwargs._bot_speedup = True  # type: ignore[attr-defined]
+    tracker_store.create_engine_kwargs = create_engine_kwargs
+    _undo["sqlite tracker connection"] = lambda: setattr(tracker_store, "create_engine_kwargs", original)
+    return None
+
+
+# --------------------------------------------------------------------------- 5. event broker
+
+
+def _patch_stream_events() -> str | None:
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    if not callable(getattr(SQLTrackerStore, "_additional_events", None)):
+        return "SQLTrackerStore._additional_events not found"
+    if not callable(getattr(SQLTrackerStore, "_stream_new_events", None)):
+        return "SQLTrackerStore._stream_new_events not found"
+
+    async def stream_events(self: Any, tracker: Any) -> None:
+        """Streams the events the store does not hold yet to the event broker."""
+        if self.event_broker is None:
+            return
+        with self.session_scope() as session:
+            new_events = list(self._additional_events(session, tracker))
+        await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+
+    original = SQLTrackerStore.__dict__.get("stream_events")
+    SQLTrackerStore.stream_events = stream_events
+    if original is None:
+        _undo["event broker without reload"] = lambda: delattr(SQLTrackerStore, "stream_events")
+    else:
+        _undo["event broker without reload"] = lambda: setattr(SQLTrackerStore, "stream_events", original)
+    return None
+
+
+# --------------------------------------------------------------------------- install
+
+FIXES: dict[str, Callable[[], str | None]] = {
+    "action-result validation": _patch_action_validation,
+    "event class lookup": _patch_event_lookup,
+    "sqlite WAL": _patch_sqlite,
+    "sqlite tracker connection": _patch_sqlite_pool,
+    "event broker without reload": _patch_stream_events,
+}
+
+
+def install() -> list[str]:
+    """Apply every fix once (idempotent); returns the names applied in this process."""
+    for name, patch in FIXES.items():
+        if name in _installed:
+            continue
+        problem = patch()
+        if problem:
+            log.warning("speed fix %r skipped: %s", name, problem)
+        else:
+            _installed.append(name)
+    log.info("Rasa speed fixes: %s", ", ".join(_installed) or "none")
+    return list(_installed)
+
+
+def uninstall() -> None:
+    """Put Rasa back as it was (for tests that must not leave the fixes in their process)."""
+    while _installed:
+        undo = _undo.pop(_installed.pop(), None)
+        if undo is not None:
+            undo()

@@ -1,0 +1,86 @@
+"""Rasa tracker store whose event data is encrypted at rest with the PII key ring.
+
+``endpoints.yml``::
+
+    tracker_store:
+      type: bot.dialogue.tracker_store.EncryptedSQLTrackerStore
+      dialect: sqlite            # or postgresql, with url/port/username/password/db
+      db: var/rasa_tracker.db
+
+It is Rasa 3.6's ``SQLTrackerStore`` (same ``events`` table, same queries, so a restarted
+server resumes every conversation where it was) except that the ``data`` column — the
+serialised event with the citizen's text, slot values and parse data — holds AES-GCM
+ciphertext (``pii1:<kid>:...``). Rows written by the plain ``SQL`` store stay readable;
+``python -m bot.security rotate-keys --tracker-url ...`` encrypts them. The other columns
+(sender id, event type, timestamp, intent and action names) stay clear: Rasa queries them.
+
+Creating the store is also the Rasa server's start hook: ID and phone numbers are masked in
+its logs from then on, and it refuses to start without ``PII_KEYS``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from bot.security.crypto import active_key_ring
+from bot.security.startup import prepare_process
+
+logger = logging.getLogger(__name__)
+
+
+def seal_event(data: dict[str, Any]) -> str:
+    """One serialised event as stored: encrypted JSON."""
+    return active_key_ring().encrypt(json.dumps(data, ensure_ascii=False))
+
+
+def open_event(stored: str) -> dict[str, Any]:
+    """The event dict of a stored row (encrypted, or plaintext JSON from the plain SQL store)."""
+    result: dict[str, Any] = json.loads(active_key_ring().reveal(stored))
+    return result
+
+
+class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
+    """``SQLTrackerStore`` with the ``data`` column encrypted (see the module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        prepare_process("rasa")
+        super().__init__(*args, **kwargs)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Store the tracker's new events (as the parent does, with sealed data)."""
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            events: Iterator[Any] = self._additional_events(session, tracker)
+            for event in events:
+                data = event.as_dict()
+                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=intent,
+                        action_name=data.get("name"),
+                        data=seal_event(data),
+                    )
+                )
+            session.commit()
+        logger.debug("tracker of %s stored (encrypted)", tracker.sender_id)
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        with self.session_scope() as session:
+            rows = self._event_query(
+                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
+            ).all()
+            events = [open_event(row.data) for row in rows]
+            if self.domain and events:
+                return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            return None

@@ -1,0 +1,23 @@
+"""What the bot tells a citizen who asks for a person (pure text, tested without Rasa)."""
+from __future__ import annotations
+
+from bot.handoff.models import HandoffState
+
+WAITING = (
+    "好的，已为您转接人工服务。工作人员接入后会直接在这里回复您（工作日 9:00–17:00）。"
+    "接入前您可以继续和我对话，已填写的内容不会丢失。急事也可以拨打12345政务服务便民热线。"
+)
+ALREADY_HELD = "工作人员正在为您服务，请直接发送您的问题。"
+UNAVAILABLE = (
+    "抱歉，人工服务暂时无法接入。您可以稍后再发送“转人工”，或拨打12345政务服务便民热线；"
+    "在这里登记的事项都会由工作人员办理，已填写的内容不会丢失。"
+)
+
+
+def request_human_reply(state: str | None) -> str:
+    """The reply for the handoff's state after the request (``None``: it could not be stored)."""
+    if state == HandoffState.HELD.value:
+        return ALREADY_HELD
+    if state == HandoffState.WAITING.value:
+        return WAITING
+    return UNAVAILABLE

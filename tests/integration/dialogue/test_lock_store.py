@@ -1,0 +1,142 @@
+"""The atomic Redis ticket-lock store against the real Redis: tickets issued from many threads at
+once are all distinct, finishing and updating from several servers never brings a finished
+ticket back, a waiter whose ticket expired stops instead of hanging, and the lock goes away
+when the last ticket is served."""
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from rasa.core.lock_store import LockError, RedisLockStore
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.dialogue.lock_store import AtomicRedisLockStore
+
+HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
+PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    name = f"locktest{uuid.uuid4().hex[:10]}"
+    yield name
+    client = redis.StrictRedis(host=HOST, port=PORT, db=1)
+    for key in client.scan_iter(f"{name}:*"):
+        client.delete(key)
+
+
+def make_store(prefix: str) -> AtomicRedisLockStore:
+    config = EndpointConfig(url=HOST, type="bot.dialogue.lock_store.AtomicRedisLockStore",
+                            port=PORT, db=1, key_prefix=prefix)
+    return AtomicRedisLockStore(endpoint_config=config)
+
+
+def test_built_from_an_endpoint_config_like_rasa_does(prefix: str) -> None:
+    store = make_store(prefix)
+    assert store.key_prefix.startswith(prefix + ":")
+    assert store.red.connection_pool.connection_kwargs["port"] == PORT
+    assert store.red.ping()
+
+
+def test_tickets_issued_concurrently_are_all_distinct(prefix: str) -> None:
+    stores = [make_store(prefix) for _ in range(8)]  # eight "servers", one connection each
+    tickets: list[int] = []
+    guard = threading.Lock()
+    start = threading.Barrier(len(stores))
+
+    def take(store: AtomicRedisLockStore) -> None:
+        start.wait()
+        for _ in range(25):
+            number = store.issue_ticket("c1", lock_lifetime=60)
+            with guard:
+                tickets.append(number)
+
+    threads = [threading.Thread(target=take, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(tickets) == 200
+    assert len(set(tickets)) == 200
+    lock = stores[0].get_lock("c1")
+    assert lock is not None and len(lock.tickets) == 200
+
+
+def test_finishing_while_others_update_never_resurrects_a_ticket(prefix: str) -> None:
+    stores = [make_store(prefix) for _ in range(4)]
+    numbers = [stores[0].issue_ticket("c2", lock_lifetime=60) for _ in range(40)]
+    stop = threading.Event()
+
+    def keep_updating(store: AtomicRedisLockStore) -> None:  # what waiting servers do every second
+        while not stop.is_set():
+            store.update_lock("c2")
+
+    updaters = [threading.Thread(target=keep_updating, args=(s,)) for s in stores[1:]]
+    for t in updaters:
+        t.start()
+    try:
+        for number in numbers[:-1]:
+            stores[0].finish_serving("c2", number)
+    finally:
+        stop.set()
+        for t in updaters:
+            t.join()
+    lock = stores[0].get_lock("c2")
+    assert lock is not None
+    assert [t.number for t in lock.tickets] == [numbers[-1]]
+    stores[0].cleanup("c2", numbers[-1])
+    assert stores[0].get_lock("c2") is None  # last ticket served: the lock is gone
+
+
+def test_a_saved_lock_expires_in_redis_after_its_last_ticket(prefix: str) -> None:
+    store = make_store(prefix)
+    store.issue_ticket("c3", lock_lifetime=5)
+    ttl = store.red.ttl(store.key_prefix + "c3")
+    assert 5 < ttl <= 5 + 30 + 1
+
+
+def test_messages_of_one_conversation_are_served_in_order(prefix: str) -> None:
+    store = make_store(prefix)
+    order: list[str] = []
+
+    async def handle(name: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with store.lock("c4", lock_lifetime=30, wait_time_in_seconds=0.02):
+            order.append(f"{name}:start")
+            await asyncio.sleep(0.1)
+            order.append(f"{name}:end")
+
+    async def scenario() -> None:
+        await asyncio.gather(handle("a", 0), handle("b", 0.01), handle("c", 0.02))
+
+    asyncio.run(scenario())
+    assert order == ["a:start", "a:end", "b:start", "b:end", "c:start", "c:end"]
+    assert store.get_lock("c4") is None
+
+
+def test_a_waiter_whose_ticket_expired_gives_up_instead_of_hanging(prefix: str) -> None:
+    store = make_store(prefix)
+    store.issue_ticket("c5", lock_lifetime=60)  # someone holds the conversation for a long time
+
+    async def wait_briefly() -> None:
+        async with store.lock("c5", lock_lifetime=0.3, wait_time_in_seconds=0.05):
+            raise AssertionError("must not get the lock while it is held")
+
+    started = time.monotonic()
+    with pytest.raises(LockError):
+        asyncio.run(asyncio.wait_for(wait_briefly(), timeout=10))
+    assert time.monotonic() - started < 5
+
+
+def test_rasas_own_store_reads_what_ours_wrote(prefix: str) -> None:
+    ours = make_store(prefix)
+    number = ours.issue_ticket("c6", lock_lifetime=60)
+    theirs = RedisLockStore(host=HOST, port=PORT, db=1, key_prefix=prefix)
+    lock = theirs.get_lock("c6")
+    assert lock is not None and lock.now_serving == number

@@ -1,0 +1,107 @@
+"""bot.dialogue.speedups installed into Rasa: same answers as Rasa's own code, less work."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.dialogue import speedups
+
+
+@pytest.fixture(scope="module")
+def installed() -> Iterator[list[str]]:
+    """The fixes, for this module only: other tests see Rasa as shipped."""
+    yield speedups.install()
+    speedups.uninstall()
+
+
+def test_uninstall_restores_rasa() -> None:
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import Event
+
+    before = (RemoteAction.__dict__["_validate_action_result"], Event.__dict__["resolve_by_type"],
+              SQLTrackerStore.stream_events)
+    speedups.install()
+    assert RemoteAction.__dict__["_validate_action_result"] is not before[0]
+    speedups.uninstall()
+    after = (RemoteAction.__dict__["_validate_action_result"], Event.__dict__["resolve_by_type"],
+             SQLTrackerStore.stream_events)
+    assert after == before
+
+
+def test_every_fix_applies_to_the_pinned_rasa(installed: list[str]) -> None:
+    assert installed == list(speedups.FIXES)
+    assert speedups.install() == installed  # idempotent
+
+
+def test_event_lookup_answers_like_rasa(installed: list[str]) -> None:
+    from rasa.shared.core.events import Event, UserUttered
+    from rasa.shared.utils.common import all_subclasses
+
+    for cls in all_subclasses(Event):
+        assert Event.resolve_by_type(cls.type_name) is next(
+            c for c in all_subclasses(Event) if c.type_name == cls.type_name)
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("nonsense", default=UserUttered) is UserUttered
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("nonsense")
+
+
+def test_action_result_check_still_rejects_bad_answers(installed: list[str]) -> None:
+    from jsonschema import ValidationError
+    from rasa.core.actions.action import RemoteAction
+
+    action = RemoteAction("validate_petition_form", None)
+    assert action._validate_action_result({"events": [{"event": "slot", "name": "a", "value": 1}]})
+    with pytest.raises(ValidationError, match="Failed to validate Action server response"):
+        action._validate_action_result({"events": [{"event": "slot", "name": "a"}]})
+
+
+class Collecting:
+    """An event broker that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.published.append(event)
+
+
+def test_sqlite_tracker_store_keeps_a_wal_connection_and_streams_only_new_events(
+    installed: list[str], tmp_path: Path
+) -> None:
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+    from sqlalchemy import text
+    from sqlalchemy.pool import SingletonThreadPool
+
+    broker = Collecting()
+    domain = Domain.from_yaml("version: '3.1'\nintents: [greet]\nslots:\n  phone:\n    type: any\n    mappings: []\n")
+    store = SQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "tracker.db"), event_broker=broker)
+    assert isinstance(store.engine.pool, SingletonThreadPool)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+    async def scenario() -> None:
+        tracker = await store.get_or_create_tracker("citizen-1")
+        tracker.update(UserUttered("你好"))
+        await store.save(tracker)
+        first = len(broker.published)
+        tracker = await store.retrieve("citizen-1")
+        assert tracker is not None
+        tracker.update(SlotSet("phone", "13912345678"))
+        tracker.update(ActionExecuted("action_listen"))
+        await store.save(tracker)
+        new = broker.published[first:]
+        assert [e["event"] for e in new] == ["slot", "action"]
+        again = await store.retrieve("citizen-1")
+        assert again is not None and len(again.events) == len(tracker.events)
+        assert all(e["sender_id"] == "citizen-1" for e in broker.published)
+
+    asyncio.run(scenario())
+    store.engine.dispose()

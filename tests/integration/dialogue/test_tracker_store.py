@@ -1,0 +1,85 @@
+"""The encrypted Rasa tracker store: nothing readable on disk, conversations survive a restart,
+rows of the plain SQL store stay readable."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.dialogue.tracker_store import EncryptedSQLTrackerStore
+from bot.security.logmask import uninstall_pii_log_masking
+from tests.pii_keys import use_test_keys
+
+ID_NUMBER, PHONE = "11010519491231002X", "13812345678"
+DOMAIN = Domain.from_yaml(
+    """
+version: "3.1"
+intents: [inform]
+slots:
+  phone:
+    type: text
+    mappings: [{type: custom}]
+  id_number:
+    type: text
+    mappings: [{type: custom}]
+"""
+)
+
+
+@pytest.fixture(autouse=True)
+def restore() -> Iterator[None]:
+    yield
+    uninstall_pii_log_masking()  # the store installs it, as in the Rasa server
+    use_test_keys()
+
+
+def conversation(sender: str) -> DialogueStateTracker:
+    tracker = DialogueStateTracker(sender, DOMAIN.slots)
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered(f"我叫张三，身份证{ID_NUMBER}，电话{PHONE}", {"name": "inform", "confidence": 0.9}))
+    tracker.update(SlotSet("id_number", ID_NUMBER))
+    tracker.update(SlotSet("phone", PHONE))
+    return tracker
+
+
+def store_at(path: Path, cls: type[SQLTrackerStore] = EncryptedSQLTrackerStore) -> SQLTrackerStore:
+    return cls(domain=DOMAIN, dialect="sqlite", db=str(path))
+
+
+async def test_event_data_is_encrypted_and_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.db"
+    store = store_at(path)
+    tracker = conversation("citizen-1")
+    await store.save(tracker)
+    store.engine.dispose()
+
+    raw = path.read_bytes()
+    for secret in (ID_NUMBER, PHONE, "张三", ID_NUMBER.encode("unicode_escape").decode()):
+        assert secret.encode("utf-8") not in raw, secret
+    assert b"pii1:test1:" in raw
+
+    restarted = store_at(path)  # a new server process
+    loaded = await restarted.retrieve("citizen-1")
+    assert loaded is not None
+    assert loaded.get_slot("phone") == PHONE and loaded.get_slot("id_number") == ID_NUMBER
+    assert loaded.latest_message is not None and PHONE in (loaded.latest_message.text or "")
+    assert [e.as_dict()["event"] for e in loaded.events] == [e.as_dict()["event"] for e in tracker.events]
+
+    loaded.update(SlotSet("phone", "13900000000"))  # the conversation goes on
+    await restarted.save(loaded)
+    again = await store_at(path).retrieve("citizen-1")
+    assert again is not None and again.get_slot("phone") == "13900000000"
+    assert await restarted.keys() == ["citizen-1"]
+
+
+async def test_rows_of_the_plain_sql_store_stay_readable(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.db"
+    await store_at(path, SQLTrackerStore).save(conversation("old-citizen"))
+    assert PHONE.encode() in path.read_bytes()
+    loaded = await store_at(path).retrieve_full_tracker("old-citizen")
+    assert loaded is not None and loaded.get_slot("phone") == PHONE

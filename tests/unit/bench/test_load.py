@@ -1,0 +1,98 @@
+"""bench.load: simulated citizens, the report and the docs section (no processes started)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from bench.load import (
+    CONVERSATION,
+    Model,
+    RunStats,
+    conversation,
+    merge,
+    reply_texts,
+    report,
+    resident_id,
+    verdicts,
+    write_section,
+)
+from bench.stack import stack_endpoints
+from bot.intake.idcard import is_valid_id_number
+
+
+def test_every_citizen_is_a_person_of_their_own() -> None:
+    people = [conversation(i) for i in range(0, 300_000, 1499)]
+    ids = [c[CONVERSATION.index("11010519491231002X")] for c in people]
+    phones = [c[CONVERSATION.index("13812345678")] for c in people]
+    assert len(set(ids)) == len(ids) and len(set(phones)) == len(phones)
+    assert all(is_valid_id_number(i) for i in ids)
+    assert all(len(p) == 11 and p.startswith("1") for p in phones)
+    assert people[0][:3] == CONVERSATION[:3] and people[0][-1] == CONVERSATION[-1]
+    assert resident_id(7) != resident_id(8)
+
+
+def test_reply_texts() -> None:
+    assert reply_texts([{"text": "a"}, {"image": "x"}, {"text": ""}, {"text": "b"}]) == ["a", "b"]
+    assert reply_texts({"text": "a"}) == []
+
+
+def stats(config: str, ms: list[float], seconds: float, errors: int = 0) -> RunStats:
+    run = RunStats(config=config, users=50, conversations=2, completed=2 - errors, latencies_ms=ms, seconds=seconds)
+    for _ in range(errors):
+        run.error("no case number")
+    return run
+
+
+def test_merge_adds_time_and_keeps_worst_ready_and_memory() -> None:
+    a, b = stats("ours", [100.0] * 10, 1.0), stats("ours", [200.0] * 10, 3.0)
+    a.ready_s, b.ready_s = 9.0, 12.0
+    a.rss_mib, b.rss_mib = {"rasa": 500.0}, {"rasa": 700.0}
+    total = merge([a, b])
+    assert total.messages == 20 and total.throughput == pytest.approx(5.0)
+    assert total.ready_s == 12.0 and total.rss_mib == {"rasa": 700.0}
+
+
+def test_verdicts_compare_with_stock() -> None:
+    models = {"ours": Model("ours", Path("o.tar.gz"), 60.0, True)}
+    ours, stock = stats("ours", [100.0] * 100, 1.0), stats("stock", [900.0] * 25, 1.0)
+    ours.ready_s = 10.0
+    result = dict(verdicts(ours, stock, models, {"ours": 0.95, "stock": 0.93}))
+    assert result == {
+        "throughput ≥ 4× stock": True, "p95 ≤ 300 ms": True, "zero errors": True,
+        "macro-F1 not lower than stock": True, "Rasa ready ≤ 15 s": True, "full retrain ≤ 90 s": True,
+    }
+    slow = stats("ours", [400.0] * 30, 1.0, errors=1)
+    result = dict(verdicts(slow, stock, models, {"ours": 0.90, "stock": 0.93}))
+    assert not result["throughput ≥ 4× stock"] and not result["p95 ≤ 300 ms"]
+    assert not result["zero errors"] and not result["macro-F1 not lower than stock"]
+    assert result["Rasa ready ≤ 15 s"] is None  # not measured
+
+
+def test_report_prints_the_ratio() -> None:
+    args = argparse.Namespace(users=50, conversations=100, think=1.0)
+    runs = [stats("ours", [100.0] * 100, 1.0), stats("stock", [900.0] * 20, 1.0)]
+    text = report(runs, {}, {}, args, "now")
+    assert "| throughput (messages/s) | 100.0 | 20.0 | 5.00× |" in text
+
+
+def test_write_section_replaces_only_the_load_section(tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    doc.write_text("# Performance\n\n## NLU training and start-up\n\nkeep me\n", encoding="utf-8")
+    write_section("first", doc)
+    write_section("second", doc)
+    text = doc.read_text(encoding="utf-8")
+    assert "keep me" in text and "second" in text and "first" not in text
+    assert text.count("## Load") == 1
+
+
+def test_stack_endpoints_keep_the_project_store_type_and_replace_addresses(tmp_path: Path) -> None:
+    data = stack_endpoints(tmp_path, "http://127.0.0.1:1234", None, None)
+    assert data["action_endpoint"]["url"] == "http://127.0.0.1:1234/webhook"
+    assert data["tracker_store"]["db"] == str(tmp_path / "tracker.db")
+    assert data["tracker_store"]["type"]
+    assert "lock_store" not in data
+    pg = stack_endpoints(tmp_path, "http://a", {"dialect": "postgresql", "db": "x"}, {"type": "redis"})
+    assert pg["tracker_store"]["dialect"] == "postgresql" and pg["lock_store"] == {"type": "redis"}
+    assert pg["tracker_store"]["type"] == data["tracker_store"]["type"]
