@@ -244,6 +244,39 @@ def ensure_model(
         return train(root, models_dir, name, config)
 
 
+#: the model an admin promoted or rolled back to (bot.training.promotion), with the data hash of
+#: the project at that moment; a restart serves it while the training data is unchanged
+LIVE_POINTER = "live.json"
+
+
+def write_live_pointer(root: Path, models_dir: Path, model: Path, *, by: str) -> Path:
+    """Record ``model`` as the live model for the current training data (atomic replace)."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    pointer = models_dir / LIVE_POINTER
+    record = {"model": model.name, "data_hash": data_hash(root), "by": by, "at": time.time()}
+    tmp = pointer.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, pointer)
+    return pointer
+
+
+def live_model(root: Path, models_dir: Path) -> Path | None:
+    """The promoted / rolled-back model to serve, when it was chosen for this very training data
+    and is still on disk; None otherwise (then the data's own cached model is served)."""
+    pointer = models_dir / LIVE_POINTER
+    try:
+        record = json.loads(pointer.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("data_hash") != data_hash(root):
+        return None
+    name = str(record.get("model") or "")
+    candidate = models_dir / name
+    if not name or Path(name).name != name or not candidate.is_file():
+        return None
+    return candidate
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bot.training.model_cache",
@@ -261,8 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.hash:
         print(data_hash(args.root))
         return 0
+    models_dir = default_models_dir(args.root) if args.models_dir is None else args.models_dir
+    chosen = None if args.force else live_model(args.root, models_dir)
+    if chosen is not None:
+        log.info("serving the model an admin made live for this training data: %s", chosen.name)
     try:
-        path = ensure_model(args.root, args.models_dir, force=args.force)
+        path = chosen or ensure_model(args.root, args.models_dir, force=args.force)
     except TrainingError as exc:
         log.error("%s", exc)
         return 1

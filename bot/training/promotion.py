@@ -30,6 +30,7 @@ from bot.errors import Conflict, NotFound, PetitionError, UpstreamUnavailable
 from bot.settings import Settings
 from bot.training import audit
 from bot.training.metrics import Gate, deltas_from_list, gate
+from bot.training.model_cache import write_live_pointer
 from bot.training.models import ModelPromotion, ModelRecord, RunState, TrainingRun
 from bot.training.rasa_client import LiveModel, RasaClient
 from bot.training.runs import resolve_model_file
@@ -81,6 +82,14 @@ def _switch(clients: Sequence[RasaClient], path: Path, previous: Path | None) ->
         raise
 
 
+def _remember_live(settings: Settings, model: Path, by: str) -> None:
+    """So that a restart (``make run``, run.sh) serves the model chosen here, not the default."""
+    try:
+        write_live_pointer(Path(settings.training_project_dir), settings.models_path, model, by=by)
+    except OSError:
+        log.exception("model %s is live, but the pointer for restarts could not be written", model.name)
+
+
 def _audit_failure(session_factory: sessionmaker, by: str, action: str, exc: Exception, **kwargs: object) -> None:
     try:
         audit.do_record(session_factory, by, action, note=str(exc)[:1000], **kwargs)  # type: ignore[arg-type]
@@ -125,6 +134,7 @@ def do_promote(
     except PetitionError as exc:
         _audit_failure(session_factory, by, "promote_failed", exc, run_id=run_id, model_file=candidate.name)
         raise
+    _remember_live(settings, candidate, by)
     at = now or utcnow()
     with transaction(session_factory, write=True) as session:
         promotion = ModelPromotion(kind="promote", model_file=candidate.name, previous_model_file=live.model_file,
@@ -176,6 +186,7 @@ def do_rollback(
     except PetitionError as exc:
         _audit_failure(session_factory, by, "rollback_failed", exc, model_file=target_name)
         raise
+    _remember_live(settings, target, by)
     at = now or utcnow()
     with transaction(session_factory, write=True) as session:
         for row in session.execute(

@@ -15,7 +15,7 @@ from bot.errors import Conflict, UpstreamUnavailable
 from bot.settings import Settings
 from bot.training.capture import Capture, UserTurn
 from bot.training.inbox import do_capture, do_label
-from bot.training.model_cache import data_hash
+from bot.training.model_cache import data_hash, live_model
 from bot.training.models import CaptureReason, ModelPromotion, ModelRecord, TrainingEvent, TrainingRun
 from bot.training.promotion import PromotionRefused, do_promote, do_rollback, list_models, rollback_target
 from bot.training.rasa_client import RasaClient
@@ -106,6 +106,8 @@ def test_train_compare_promote_rollback(session_factory: sessionmaker, project: 
     assert (promotion.kind, promotion.model_file, promotion.previous_model_file) == ("promote", candidate, LIVE)
     assert rasa.model_file == candidate and rasa.loads == [candidate]
     assert RasaClient(rasa.url, TOKEN).status().model_file == candidate
+    models_dir = project.parent / "models"
+    assert live_model(project, models_dir) == models_dir / candidate  # a restart serves it too
     with pytest.raises(PromotionRefused):  # already live
         do_promote(session_factory, settings, run.id, by="admin:wang")
     assert rollback_target(session_factory, candidate) == LIVE
@@ -116,6 +118,10 @@ def test_train_compare_promote_rollback(session_factory: sessionmaker, project: 
     back = do_rollback(session_factory, settings, by="admin:li")
     assert (back.kind, back.model_file, back.previous_model_file) == ("rollback", LIVE, candidate)
     assert rasa.model_file == LIVE
+    assert live_model(project, models_dir) == models_dir / LIVE  # the rollback survives a restart
+    (project / "nlu_data" / "new.yml").write_text("version: '3.1'\nnlu: []\n", encoding="utf-8")
+    assert live_model(project, models_dir) is None  # new training data: its own model is served
+    (project / "nlu_data" / "new.yml").unlink()
     with transaction(session_factory) as s:
         rows = list(s.execute(select(ModelPromotion).order_by(ModelPromotion.id)).scalars())
     assert rows[0].rolled_back_by == "admin:li" and rows[0].rolled_back_at is not None

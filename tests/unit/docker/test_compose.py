@@ -82,7 +82,7 @@ def test_production_endpoints_share_trackers_and_locks() -> None:
     dev = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
     assert prod["tracker_store"]["type"] == dev["tracker_store"]["type"]
     assert prod["tracker_store"]["dialect"] == "postgresql"
-    assert prod["lock_store"]["type"] == "redis"
+    assert prod["lock_store"]["type"] == "bot.dialogue.lock_store.AtomicRedisLockStore"  # not Rasa's racy "redis"
     assert REFERENCE.match(str(prod["tracker_store"]["password"]))
     assert prod["action_endpoint"]["url"].startswith("http://actions:")
     assert (prod.get("event_broker") or {}).get("type") == (dev.get("event_broker") or {}).get("type")

@@ -210,3 +210,21 @@ def test_training_seconds_from_the_sidecar(tmp_path: Path) -> None:
     assert model_cache.meta_path(model).name == "abc.train.json"
     assert model_cache.training_seconds(model) == 61.5
     assert model_cache.read_meta(model)["cold"] is True
+
+
+def test_print_path_serves_the_model_an_admin_made_live(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    own = model_path(project, models)
+    own.write_bytes(b"model of this data")
+    older = models / "older.tar.gz"
+    older.write_bytes(b"rolled back to")
+    monkeypatch.setattr(model_cache, "train", lambda *a, **k: pytest.fail("must not train"))
+    model_cache.write_live_pointer(project, models, older, by="admin")
+    assert model_cache.main(["--print-path", "--root", str(project), "--models-dir", str(models)]) == 0
+    assert capsys.readouterr().out.strip() == str(older)
+    older.unlink()  # the chosen file is gone: fall back to the data's own model
+    assert model_cache.main(["--print-path", "--root", str(project), "--models-dir", str(models)]) == 0
+    assert capsys.readouterr().out.strip() == str(own)
