@@ -27,6 +27,7 @@ from bot.backoffice.handoff_api import handoff_router
 from bot.backoffice.intake_api import intake_router
 from bot.backoffice.limits import install_input_limits
 from bot.backoffice.queue_api import queue_router
+from bot.backoffice.retention_job import retention_schedule
 from bot.backoffice.training_api import training_router
 from bot.backoffice.triage_api import triage_router
 from bot.cases.db import make_engine, make_session_factory, migrate
@@ -107,7 +108,8 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker |
         if engine is not None:
             await run_in_threadpool(migrate, engine)
         try:
-            async with outbox_dispatch(settings, session_factory) as dispatcher:  # OUTBOX_DISPATCH
+            async with outbox_dispatch(settings, session_factory) as dispatcher, \
+                    retention_schedule(settings, session_factory):  # OUTBOX_DISPATCH, RETENTION_EVERY_HOURS
                 _app.state.outbox_dispatcher = dispatcher
                 yield
         finally:
