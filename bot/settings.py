@@ -51,6 +51,8 @@ class Settings:
     #: personal data protection (docs/security.md): AES-GCM key ring, retention, input limits
     pii_keys: str = field(default="", repr=False)
     retention_days: int = 1825
+    #: seconds the Rasa server waits for the action server (bot/dialogue/action_timeout.py)
+    action_timeout_seconds: float = 20.0
     #: hours between the back-office's own retention runs (0: only the CLI / cron anonymises)
     retention_every_hours: float = 24.0
     max_message_chars: int = 4000
@@ -120,6 +122,7 @@ class Settings:
             ),
             pii_keys=_get(env, "PII_KEYS"),
             retention_days=int(_get(env, "RETENTION_DAYS", str(defaults.retention_days))),
+            action_timeout_seconds=float(_get(env, "ACTION_TIMEOUT_SECONDS", str(defaults.action_timeout_seconds))),
             retention_every_hours=float(_get(env, "RETENTION_EVERY_HOURS", str(defaults.retention_every_hours))),
             max_message_chars=int(_get(env, "MAX_MESSAGE_CHARS", str(defaults.max_message_chars))),
             max_body_bytes=int(_get(env, "MAX_BODY_BYTES", str(defaults.max_body_bytes))),

@@ -14,6 +14,10 @@ def main(argv: list[str] | None = None) -> None:
 
     applied = install()
     print(f"[bot.dialogue.serve] Rasa speed fixes: {', '.join(applied) or 'none'}", file=sys.stderr)
+    from bot.dialogue import action_timeout
+    from bot.settings import get_settings
+
+    action_timeout.install(get_settings().action_timeout_seconds)
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]

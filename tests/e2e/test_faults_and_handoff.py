@@ -8,6 +8,9 @@
 """
 from __future__ import annotations
 
+import os
+import signal
+import time
 import uuid
 
 import pytest
@@ -48,6 +51,34 @@ def test_action_server_down_mid_form_then_back(stack: Stack) -> None:
         stack.start_process("actions")
 
     assert slots(stack, sender)["petitioner_name"] == "刘芳"  # nothing filled earlier was lost
+    reply = joined(stack, sender, VALID_ID)
+    assert NO_ANSWER not in reply and "电话" in reply, reply
+    assert slots(stack, sender)["id_number"] == VALID_ID
+
+
+def test_action_server_stuck_mid_form_then_answering_again(stack: Stack) -> None:
+    """A frozen action server (SIGSTOP: it accepts connections and never answers) costs the
+    citizen one ACTION_TIMEOUT_SECONDS wait and a polite notice, not a five-minute hang."""
+    sender = new_sender("stuck")
+    joined(stack, sender, "我要反映问题，物业乱收费")
+    joined(stack, sender, "同意")
+    joined(stack, sender, "我叫周敏")
+    assert slots(stack, sender)["petitioner_name"] == "周敏"
+
+    actions = stack.proc("actions").popen
+    assert actions is not None
+    os.killpg(actions.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        reply = joined(stack, sender, VALID_ID)
+        waited = time.monotonic() - started
+    finally:
+        os.killpg(actions.pid, signal.SIGCONT)
+    assert NO_ANSWER in reply, stack.logs()
+    assert waited < 45, f"the citizen waited {waited:.0f} s"
+    assert slots(stack, sender)["petitioner_name"] == "周敏"
+    assert slots(stack, sender)["id_number"] is None  # the stuck turn was not half-applied
+
     reply = joined(stack, sender, VALID_ID)
     assert NO_ANSWER not in reply and "电话" in reply, reply
     assert slots(stack, sender)["id_number"] == VALID_ID
