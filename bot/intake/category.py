@@ -1,16 +1,45 @@
-"""Problem categories: suggest one from the narrative, or recognise the one the citizen names."""
+"""Problem categories: suggest one from the narrative, or recognise the one the citizen names.
+
+``suggest_category`` combines two experts (docs/benchmarks.md, "Category suggestion"):
+
+- a statistical classifier — TF-IDF character 1–2-grams → logistic regression
+  (``bot.nlu.linear``, pure numpy/scikit-learn) — trained on our own example messages in
+  ``category_examples.yml`` the first time it is needed (≈0.5 s) and cached in-process;
+- the keyword lexicon ``category_keywords.yml`` (hand-weighted keywords per category).
+
+The classifier's probabilities are multiplied by a softmax of the lexicon scores
+(``exp(score / LEXICON_TEMPERATURE)``), so a strong keyword hit outweighs a weak statistical
+preference but one stray keyword does not overrule the whole text. ``other`` is suggested
+only when it clearly wins; below ``MIN_CONFIDENCE`` there is no suggestion (the form then
+asks the citizen to choose, which beats a confident wrong guess).
+"""
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from bot.intake._text import halfwidth, to_number
 from bot.intake.fields import CATEGORY_LABELS
 
+if TYPE_CHECKING:
+    from bot.nlu.linear import TextClassifier, TextModelConfig
+
 LEXICON_FILE = Path(__file__).with_name("category_keywords.yml")
+EXAMPLES_FILE = Path(__file__).with_name("category_examples.yml")
+
+OTHER = "other"
+#: Lexicon score that multiplies a category's odds by e (chosen by ``python -m bot.training.category_cv``).
+LEXICON_TEMPERATURE = 4.0
+#: Below this combined probability of the best category there is no suggestion.
+MIN_CONFIDENCE = 0.30
+#: ``other`` is suggested only when its combined probability reaches this; otherwise the best
+#: specific category (if confident enough) is suggested.
+OTHER_MIN_CONFIDENCE = 0.5
 
 # Short names citizens use for a category when they name it themselves.
 ALIASES: dict[str, str] = {
@@ -69,13 +98,79 @@ def category_scores(text: str) -> dict[str, float]:
     return scores
 
 
-def suggest_category(text: str) -> str | None:
-    """The best-scoring category code for a narrative, or None when no keyword matches."""
-    scores = category_scores(text)
-    if not scores:
+def model_config() -> TextModelConfig:
+    """Hyper-parameters of the category classifier (cross-validated: ``bot.training.category_cv``)."""
+    from bot.nlu.linear import TextModelConfig
+
+    return TextModelConfig(char_min=1, char_max=2, word_max=0, c=30.0, balance=1.0)
+
+
+@lru_cache(maxsize=1)
+def load_examples() -> dict[str, tuple[str, ...]]:
+    """Category code → our own example messages, read once from ``category_examples.yml``."""
+    raw = yaml.safe_load(EXAMPLES_FILE.read_text(encoding="utf-8")) or {}
+    examples: dict[str, tuple[str, ...]] = {}
+    for code, texts in raw.items():
+        if code not in CATEGORY_LABELS:
+            raise ValueError(f"unknown category code in {EXAMPLES_FILE.name}: {code}")
+        examples[code] = tuple(str(t).strip() for t in texts or () if str(t).strip())
+    return examples
+
+
+def train_classifier(
+    examples: dict[str, tuple[str, ...]] | dict[str, list[str]], config: TextModelConfig | None = None
+) -> TextClassifier:
+    """A classifier fitted on ``examples`` (code → texts)."""
+    from bot.nlu.linear import Example, TextClassifier
+
+    texts = [t for ts in examples.values() for t in ts]
+    labels = [code for code, ts in examples.items() for _ in ts]
+    return TextClassifier(config or model_config()).fit([Example(t) for t in texts], labels)
+
+
+@lru_cache(maxsize=1)
+def category_classifier() -> TextClassifier:
+    """The classifier trained on ``category_examples.yml``, trained at first use and kept."""
+    return train_classifier(load_examples())
+
+
+def combine(classifier_proba: dict[str, float], lexicon: dict[str, float]) -> dict[str, float]:
+    """Classifier probabilities × softmax(lexicon score / T), renormalised (a product of experts)."""
+    top = max(lexicon.values(), default=0.0)
+    weighted = {
+        code: p * math.exp((lexicon.get(code, 0.0) - top) / LEXICON_TEMPERATURE)
+        for code, p in classifier_proba.items()
+    }
+    total = sum(weighted.values()) or 1.0
+    return {code: w / total for code, w in weighted.items()}
+
+
+def category_probabilities(text: str, classifier: TextClassifier | None = None) -> dict[str, float]:
+    """Every category code with its combined probability for ``text`` (empty for an empty text)."""
+    from bot.nlu.linear import Example
+
+    plain = halfwidth(text or "").strip()
+    if not plain:
+        return {}
+    model = classifier or category_classifier()
+    proba = model.predict_proba([Example(plain)])[0]
+    return combine(dict(zip(model.labels, (float(p) for p in proba))), category_scores(plain))
+
+
+def decide(probabilities: dict[str, float]) -> str | None:
+    """The suggestion for combined probabilities: ``other`` only when it clearly wins, no guess when unsure."""
+    if not probabilities:
         return None
-    order = list(load_lexicon())
-    return max(scores, key=lambda code: (scores[code], -order.index(code)))
+    if probabilities.get(OTHER, 0.0) >= OTHER_MIN_CONFIDENCE:
+        return OTHER
+    specific = {code: p for code, p in probabilities.items() if code != OTHER}
+    best = max(specific, key=lambda code: specific[code])
+    return best if specific[best] >= MIN_CONFIDENCE else None
+
+
+def suggest_category(text: str) -> str | None:
+    """The category code a narrative most likely belongs to, or None when the evidence is too weak."""
+    return decide(category_probabilities(text))
 
 
 _NUMBER = re.compile(r"^(?:第\s*)?(?P<n>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*(?:个|项|类|号)?\s*[.。、)）]?$")

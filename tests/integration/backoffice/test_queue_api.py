@@ -4,7 +4,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -66,6 +67,10 @@ def test_bad_letters_are_422(client: TestClient, change: dict[str, object]) -> N
     assert set(response.json()) >= {"code", "detail", "message"}
 
 
+def shanghai_today() -> date:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
 def test_actions_through_the_api(client: TestClient, session_factory: sessionmaker) -> None:
     no = submit(session_factory)
     response = client.post(f"/api/cases/{no}/claim", headers=STAFF)
@@ -74,9 +79,12 @@ def test_actions_through_the_api(client: TestClient, session_factory: sessionmak
     assert body["case"]["assignee"] == "staff"
     assert body["available_actions"] == ["release", "assign", "accept", "not_accept", "transfer"]
     assert body["case"]["id_number"] == "110105********002X"  # masked for staff
+    before = shanghai_today()
     response = client.post(f"/api/cases/{no}/actions/accept", json={"note": "属于本机关职责"}, headers=STAFF)
+    after = shanghai_today()
     assert response.status_code == 200 and response.json()["case"]["status"] == "accepted"
-    assert response.json()["case"]["due_date"] == "2027-01-22"
+    # answer due 60 days after the day of acceptance (Art 34), on the office's calendar
+    assert response.json()["case"]["due_date"] in {(d + timedelta(days=60)).isoformat() for d in (before, after)}
     missing = client.post(f"/api/cases/{no}/actions/answer", json={}, headers=STAFF)
     assert missing.status_code == 422 and missing.json()["message"] == "请填写书面答复意见。"
     wrong = client.post(f"/api/cases/{no}/actions/close", json={}, headers=STAFF)
