@@ -1,7 +1,7 @@
 """Category suggestion on real citizens' messages (``citizen-messages-2020.csv``, split=test).
 
 ``bot.intake.category.suggest_category(subject + "。" + detail)`` is correct when the code is in
-the label's code set (the data's README); ``None`` (no keyword matched) is a miss. Only
+the label's code set (the data's README); ``None`` (no confident suggestion) is a miss. Only
 aggregates are printed: the messages stay in the shared folder.
 """
 from __future__ import annotations
@@ -62,11 +62,12 @@ def run(folder: Path | None = None) -> Result:
     )
     markdown = "\n\n".join([
         f"`{FILE}` rows with split=test: {len(rows)} messages (subject + detail). "
-        "A suggestion is right when it is in the label's code set (benchmarks README).",
+        "A suggestion is right when it is in the label's code set (benchmarks README). "
+        "How the suggestion is made, and why it misses where it does: docs/cases.md, \"Category suggestion\".",
         table(["label", "recall", "n"], [(label, r, n) for label, (r, n) in recalls.items()]),
         table(["metric", "value"], [
             ("macro recall", macro), ("accuracy (all messages)", micro),
-            ("no suggestion (no keyword matched)", f"{none_count} ({pct(none_count / len(rows) if rows else 0)})"),
+            ("no suggestion (below the confidence threshold)", f"{none_count} ({pct(none_count / len(rows) if rows else 0)})"),
         ]),
         "Suggested codes per label (counts):\n\n" + confusion,
     ])

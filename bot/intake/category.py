@@ -1,17 +1,19 @@
 """Problem categories: suggest one from the narrative, or recognise the one the citizen names.
 
-``suggest_category`` combines two experts (docs/benchmarks.md, "Category suggestion"):
+``suggest_category`` combines two experts (docs/cases.md, "Category suggestion"):
 
-- a statistical classifier — TF-IDF character 1–2-grams → logistic regression
-  (``bot.nlu.linear``, pure numpy/scikit-learn) — trained on our own example messages in
-  ``category_examples.yml`` the first time it is needed (≈0.5 s) and cached in-process;
+- a statistical classifier — TF-IDF character 1–2-grams → logistic regression — trained on
+  our own example messages in ``category_examples.yml`` the first time it is needed (1–2 s
+  with the import of scikit-learn) and cached in-process. It reuses ``bot.nlu.linear``, a
+  pure numpy/scikit-learn module (no Rasa) that the NLU components wrap as well;
 - the keyword lexicon ``category_keywords.yml`` (hand-weighted keywords per category).
 
 The classifier's probabilities are multiplied by a softmax of the lexicon scores
 (``exp(score / LEXICON_TEMPERATURE)``), so a strong keyword hit outweighs a weak statistical
-preference but one stray keyword does not overrule the whole text. ``other`` is suggested
-only when it clearly wins; below ``MIN_CONFIDENCE`` there is no suggestion (the form then
-asks the citizen to choose, which beats a confident wrong guess).
+preference but one stray keyword does not overrule the whole text. The classifier also knows
+messages that name no matter (``no_category``: greetings, form answers, identity data); the
+share it gives them is taken from every category. Below ``MIN_CONFIDENCE`` there is no
+suggestion: the form then asks the citizen to choose, which beats a confident wrong guess.
 """
 from __future__ import annotations
 
@@ -33,13 +35,15 @@ LEXICON_FILE = Path(__file__).with_name("category_keywords.yml")
 EXAMPLES_FILE = Path(__file__).with_name("category_examples.yml")
 
 OTHER = "other"
-#: Lexicon score that multiplies a category's odds by e (chosen by ``python -m bot.training.category_cv``).
+#: Pseudo-label of the examples that name no matter (greetings, form answers, identity data):
+#: probability mass the classifier gives it is taken from every category.
+NO_CATEGORY = "no_category"
+#: Every LEXICON_TEMPERATURE points of keyword score multiply a category's odds by e
+#: (chosen with ``python -m bot.training.category_cv --grid``, like the classifier's C).
 LEXICON_TEMPERATURE = 4.0
-#: Below this combined probability of the best category there is no suggestion.
-MIN_CONFIDENCE = 0.30
-#: ``other`` is suggested only when its combined probability reaches this; otherwise the best
-#: specific category (if confident enough) is suggested.
-OTHER_MIN_CONFIDENCE = 0.5
+#: Below this combined probability of the best category there is no suggestion: in
+#: cross-validation a best code under 0.3 is right less than half the time.
+MIN_CONFIDENCE = 0.3
 
 # Short names citizens use for a category when they name it themselves.
 ALIASES: dict[str, str] = {
@@ -107,11 +111,11 @@ def model_config() -> TextModelConfig:
 
 @lru_cache(maxsize=1)
 def load_examples() -> dict[str, tuple[str, ...]]:
-    """Category code → our own example messages, read once from ``category_examples.yml``."""
+    """Label → our own example messages (category codes and ``no_category``), read once."""
     raw = yaml.safe_load(EXAMPLES_FILE.read_text(encoding="utf-8")) or {}
     examples: dict[str, tuple[str, ...]] = {}
     for code, texts in raw.items():
-        if code not in CATEGORY_LABELS:
+        if code not in CATEGORY_LABELS and code != NO_CATEGORY:
             raise ValueError(f"unknown category code in {EXAMPLES_FILE.name}: {code}")
         examples[code] = tuple(str(t).strip() for t in texts or () if str(t).strip())
     return examples
@@ -146,7 +150,10 @@ def combine(classifier_proba: dict[str, float], lexicon: dict[str, float]) -> di
 
 
 def category_probabilities(text: str, classifier: TextClassifier | None = None) -> dict[str, float]:
-    """Every category code with its combined probability for ``text`` (empty for an empty text)."""
+    """Every category code with its combined probability for ``text`` (empty for an empty text).
+
+    The probabilities sum to 1 minus the share the classifier gives to ``no_category``.
+    """
     from bot.nlu.linear import Example
 
     plain = halfwidth(text or "").strip()
@@ -154,18 +161,20 @@ def category_probabilities(text: str, classifier: TextClassifier | None = None) 
         return {}
     model = classifier or category_classifier()
     proba = model.predict_proba([Example(plain)])[0]
-    return combine(dict(zip(model.labels, (float(p) for p in proba))), category_scores(plain))
+    return only_categories(combine(dict(zip(model.labels, (float(p) for p in proba), strict=True)), category_scores(plain)))
+
+
+def only_categories(probabilities: dict[str, float]) -> dict[str, float]:
+    """Drop the ``no_category`` pseudo-label (its share stays missing from the sum)."""
+    return {code: p for code, p in probabilities.items() if code in CATEGORY_LABELS}
 
 
 def decide(probabilities: dict[str, float]) -> str | None:
-    """The suggestion for combined probabilities: ``other`` only when it clearly wins, no guess when unsure."""
+    """The most probable code when it is probable enough, else None."""
     if not probabilities:
         return None
-    if probabilities.get(OTHER, 0.0) >= OTHER_MIN_CONFIDENCE:
-        return OTHER
-    specific = {code: p for code, p in probabilities.items() if code != OTHER}
-    best = max(specific, key=lambda code: specific[code])
-    return best if specific[best] >= MIN_CONFIDENCE else None
+    best = max(probabilities, key=lambda code: probabilities[code])
+    return best if probabilities[best] >= MIN_CONFIDENCE else None
 
 
 def suggest_category(text: str) -> str | None:

@@ -2,10 +2,12 @@
 
 Pure Python + numpy/scipy/scikit-learn, no Rasa: the Rasa components in this package
 (``intent_classifier``, ``faq_selector``) wrap it, and ``bot.training.nlu_cv`` cross-validates
-it on the training data. Two feature blocks, each TF-IDF weighted and L2-normalised:
+it on the training data. Up to three feature blocks, each TF-IDF weighted and L2-normalised:
 
 - character n-grams of the normalised text (robust to jieba's segmentation, typos, new words);
-- word n-grams of the tokens the pipeline's tokenizer produced (jieba with the domain dictionary).
+- word n-grams of the tokens the pipeline's tokenizer produced (jieba with the domain dictionary);
+- domain concepts and their pairs (``bot.nlu.concepts``: many synonyms, one feature), scaled
+  by ``concept_weight`` (0: off). The concept table is saved with the model.
 
 Normalisation maps every digit to ``0`` so that "a phone number", "an ID number", "a date"
 become shapes the model can generalise from. Training uses scikit-learn's
@@ -106,6 +108,8 @@ class TextModelConfig:
     word_min: int = 1
     word_max: int = 2  # 0: no word block
     word_weight: float = 1.0  # scale of the word block relative to the char block
+    concept_weight: float = 0.0  # scale of the concept block (bot.nlu.concepts); 0: no block
+    concept_pairs: bool = True  # also a feature for every pair of concepts in a message
     c: float = 10.0  # inverse L2 regularisation strength of the logistic regression
     balance: float = 1.0  # class weight ∝ size^-balance: 1 = "balanced", 0 = none
     temperature: float = 1.0
@@ -136,6 +140,9 @@ class TextClassifier:
         self.labels: list[str] = []
         self.char_block = TfidfBlock()
         self.word_block = TfidfBlock()
+        self.concept_block = TfidfBlock()
+        #: concept -> normalised surface words; fixed when the model is fitted, saved with it
+        self.concepts: dict[str, tuple[str, ...]] = {}
         self.coef: np.ndarray = np.zeros((0, 0))
         self.intercept: np.ndarray = np.zeros(0)
 
@@ -148,8 +155,16 @@ class TextClassifier:
         c = self.config
         return [word_ngrams(e.tokens, c.word_min, c.word_max) for e in examples]
 
+    def _concept_docs(self, examples: Sequence[Example]) -> list[list[str]]:
+        from bot.nlu.concepts import concept_features
+
+        return [concept_features(normalise(e.text), self.concepts, self.config.concept_pairs) for e in examples]
+
     def _uses_words(self) -> bool:
         return self.config.word_max > 0 and self.config.word_weight > 0
+
+    def _uses_concepts(self) -> bool:
+        return self.config.concept_weight > 0
 
     def fit_features(self, examples: Sequence[Example]) -> sp.csr_matrix:
         """Learn the vocabularies and idf on ``examples``; returns their feature matrix."""
@@ -157,12 +172,21 @@ class TextClassifier:
         self.char_block.fit(char_docs, self.config.min_df)
         if self._uses_words():
             self.word_block.fit(self._word_docs(examples), self.config.min_df)
+        if self._uses_concepts():
+            from bot.nlu.concepts import CONCEPTS
+
+            self.concepts = {
+                name: tuple(w for w in (normalise(word) for word in words) if w) for name, words in CONCEPTS.items()
+            }
+            self.concept_block.fit(self._concept_docs(examples), self.config.min_df)
         return self.features(examples)
 
     def features(self, examples: Sequence[Example]) -> sp.csr_matrix:
         blocks = [self.char_block.transform(self._char_docs(examples))]
         if self._uses_words():
             blocks.append(self.word_block.transform(self._word_docs(examples)) * self.config.word_weight)
+        if self._uses_concepts():
+            blocks.append(self.concept_block.transform(self._concept_docs(examples)) * self.config.concept_weight)
         return sp.hstack(blocks, format="csr")
 
     # ---------------------------------------------------------------- training
@@ -250,12 +274,15 @@ class TextClassifier:
             "labels": self.labels,
             "char_vocabulary": _terms(self.char_block.vocabulary),
             "word_vocabulary": _terms(self.word_block.vocabulary),
+            "concept_vocabulary": _terms(self.concept_block.vocabulary),
+            "concepts": {name: list(words) for name, words in self.concepts.items()},
         }
         (directory / MODEL_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         np.savez_compressed(
             directory / ARRAYS_FILE,
             char_idf=self.char_block.idf,
             word_idf=self.word_block.idf,
+            concept_idf=self.concept_block.idf,
             coef=self.coef,
             intercept=self.intercept,
         )
@@ -270,6 +297,9 @@ class TextClassifier:
         with np.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
             model.char_block = TfidfBlock(_index(meta["char_vocabulary"]), arrays["char_idf"])
             model.word_block = TfidfBlock(_index(meta["word_vocabulary"]), arrays["word_idf"])
+            if "concept_idf" in arrays.files:  # models saved before the concept block have none
+                model.concept_block = TfidfBlock(_index(meta.get("concept_vocabulary", [])), arrays["concept_idf"])
+                model.concepts = {name: tuple(words) for name, words in (meta.get("concepts") or {}).items()}
             model.coef = arrays["coef"]
             model.intercept = arrays["intercept"]
         return model

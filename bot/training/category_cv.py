@@ -5,16 +5,19 @@
     python -m bot.training.category_cv --folds 5 --seed 1
 
 Stratified k-fold: the classifier is trained on k-1 folds and ``suggest_category``'s decision
-(classifier × lexicon, ``other`` rule, confidence threshold) is applied to the held-out fold.
+(classifier × lexicon, confidence threshold) is applied to the held-out fold.
 Reported per configuration:
 
-- ``macro``: macro recall over the 15 codes (no suggestion counts as a miss);
-- ``acc``: accuracy of the top code before any threshold (classifier + lexicon);
+- ``macro``: macro recall over the 15 codes (no suggestion counts as a miss) and
+  ``no_category`` (messages naming no matter: right when there is no suggestion);
+- ``acc``: accuracy of the top code before any threshold (classifier + lexicon), over the
+  messages that name a matter;
 - ``clf`` / ``lex``: the same for the classifier alone and the lexicon alone;
-- ``prec``: share of the suggestions made that are right (a wrong suggestion costs the citizen
-  a correction, so this is what the threshold protects);
-- ``none``: share of messages left without a suggestion;
-- per confidence band of the best specific code: how often it is right there. The threshold is
+- ``prec``: share of the suggestions made for those messages that are right (a wrong
+  suggestion costs the citizen a correction, so this is what the threshold protects);
+- ``none``: share of those messages left without a suggestion;
+- ``quiet``: share of the ``no_category`` messages (greetings, form answers) left without one;
+- per confidence band of the top code: how often it is right there. The threshold is
   set where a suggestion stops being more often right than wrong (band precision < 0.5).
 
 The real-world benchmark (``bench/category.py``) is never read here.
@@ -38,7 +41,6 @@ class Setting:
     config: TextModelConfig
     temperature: float
     min_confidence: float
-    other_min: float
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Scores:
     lex: float
     prec: float
     none: float
+    quiet: float
     recall: dict[str, float]
 
 
@@ -74,59 +77,68 @@ def held_out_probabilities(
     for fold in folds(labels, k, seed):
         held = set(fold)
         train: dict[str, list[str]] = defaultdict(list)
-        for i, (t, label) in enumerate(zip(texts, labels)):
+        for i, (t, label) in enumerate(zip(texts, labels, strict=True)):
             if i not in held:
                 train[label].append(t)
         model = cat.train_classifier(dict(train), config)
         proba = model.predict_proba([Example(texts[i]) for i in fold])
-        for row, i in zip(proba, fold):
-            clf[i] = dict(zip(model.labels, (float(p) for p in row)))
+        for row, i in zip(proba, fold, strict=True):
+            clf[i] = dict(zip(model.labels, (float(p) for p in row), strict=True))
     lexicon = [cat.category_scores(t) for t in texts]
     return clf, lexicon
 
 
 def score(labels: list[str], clf: list[dict[str, float]], lexicon: list[dict[str, float]], s: Setting) -> Scores:
-    saved = (cat.LEXICON_TEMPERATURE, cat.MIN_CONFIDENCE, cat.OTHER_MIN_CONFIDENCE)
-    cat.LEXICON_TEMPERATURE, cat.MIN_CONFIDENCE, cat.OTHER_MIN_CONFIDENCE = s.temperature, s.min_confidence, s.other_min
+    saved = (cat.LEXICON_TEMPERATURE, cat.MIN_CONFIDENCE)
+    cat.LEXICON_TEMPERATURE, cat.MIN_CONFIDENCE = s.temperature, s.min_confidence
     try:
-        combined = [cat.combine(p, lx) for p, lx in zip(clf, lexicon)]
-        decided = [cat.decide(p) for p in combined]
+        combined = [cat.only_categories(cat.combine(p, lx)) for p, lx in zip(clf, lexicon, strict=True)]
+        decided = [cat.decide(p) or cat.NO_CATEGORY for p in combined]
     finally:
-        cat.LEXICON_TEMPERATURE, cat.MIN_CONFIDENCE, cat.OTHER_MIN_CONFIDENCE = saved
+        cat.LEXICON_TEMPERATURE, cat.MIN_CONFIDENCE = saved
     order = list(cat.load_lexicon())
     lex_top = [max(lx, key=lambda c: (lx[c], -order.index(c))) if lx else None for lx in lexicon]
-    n = len(labels)
-    hits: Counter[str] = Counter(label for label, d in zip(labels, decided) if d == label)
+    hits: Counter[str] = Counter(label for label, d in zip(labels, decided, strict=True) if d == label)
     sizes = Counter(labels)
     recall = {label: hits[label] / sizes[label] for label in sorted(sizes)}
-    made = [(label, d) for label, d in zip(labels, decided) if d is not None]
+    matters = [i for i, label in enumerate(labels) if label != cat.NO_CATEGORY]
+    quiet = [i for i, label in enumerate(labels) if label == cat.NO_CATEGORY]
+    made = [i for i in matters if decided[i] != cat.NO_CATEGORY]
+
+    def top(p: dict[str, float]) -> str:
+        return max(p, key=lambda c: p[c]) if p else ""
+
+    def share(hit: list[bool]) -> float:
+        return sum(hit) / len(hit) if hit else 0.0
+
     return Scores(
         macro=float(np.mean(list(recall.values()))),
-        acc=sum(max(p, key=lambda c: p[c]) == label for p, label in zip(combined, labels)) / n,
-        clf=sum(max(p, key=lambda c: p[c]) == label for p, label in zip(clf, labels)) / n,
-        lex=sum(t == label for t, label in zip(lex_top, labels)) / n,
-        prec=sum(label == d for label, d in made) / len(made) if made else 0.0,
-        none=(n - len(made)) / n,
+        acc=share([top(combined[i]) == labels[i] for i in matters]),
+        clf=share([top(cat.only_categories(clf[i])) == labels[i] for i in matters]),
+        lex=share([lex_top[i] == labels[i] for i in matters]),
+        prec=share([decided[i] == labels[i] for i in made]),
+        none=1 - len(made) / len(matters) if matters else 0.0,
+        quiet=share([decided[i] == cat.NO_CATEGORY for i in quiet]),
         recall=recall,
     )
 
 
 def bands(labels: list[str], clf: list[dict[str, float]], lexicon: list[dict[str, float]], s: Setting) -> str:
-    """Precision of the best specific code (and of ``other``) per band of its combined probability."""
+    """How often the top code is right, per band of its combined probability (specific codes, ``other``)."""
     saved = cat.LEXICON_TEMPERATURE
     cat.LEXICON_TEMPERATURE = s.temperature
     try:
-        combined = [cat.combine(p, lx) for p, lx in zip(clf, lexicon)]
+        combined = [cat.only_categories(cat.combine(p, lx)) for p, lx in zip(clf, lexicon, strict=True)]
     finally:
         cat.LEXICON_TEMPERATURE = saved
     edges = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.01)
     out = []
-    for name, pick in (("specific", lambda p: max((c for c in p if c != cat.OTHER), key=lambda c: p[c])),
-                       ("other", lambda p: cat.OTHER)):
+    tops = [(label, max(p, key=lambda c: p[c]), p) for label, p in zip(labels, combined, strict=True) if label != cat.NO_CATEGORY]
+    for name in ("specific", "other"):
         cells = []
-        for lo, hi in zip(edges, edges[1:]):
-            band = [(label, code) for label, p in zip(labels, combined)
-                    for code in [pick(p)] if lo <= p[code] < hi and (name == "other" or p[code] >= p.get(cat.OTHER, 0.0))]
+        for lo, hi in itertools.pairwise(edges):
+            band = [(label, top) for label, top, p in tops
+                    if (top == cat.OTHER) == (name == "other") and lo <= p[top] < hi]
             if band:
                 cells.append(f"[{lo:.1f},{min(hi, 1.0):.1f}) {sum(a == b for a, b in band) / len(band):.2f} (n={len(band)})")
         out.append(f"{name:8s} " + "  ".join(cells))
@@ -134,12 +146,12 @@ def bands(labels: list[str], clf: list[dict[str, float]], lexicon: list[dict[str
 
 
 def current() -> Setting:
-    return Setting(cat.model_config(), cat.LEXICON_TEMPERATURE, cat.MIN_CONFIDENCE, cat.OTHER_MIN_CONFIDENCE)
+    return Setting(cat.model_config(), cat.LEXICON_TEMPERATURE, cat.MIN_CONFIDENCE)
 
 
 def line(name: str, sc: Scores) -> str:
     return (f"{name:44s} macro={sc.macro:.3f} acc={sc.acc:.3f} clf={sc.clf:.3f} lex={sc.lex:.3f} "
-            f"prec={sc.prec:.3f} none={sc.none:.3f}")
+            f"prec={sc.prec:.3f} none={sc.none:.3f} quiet={sc.quiet:.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         config = replace(base.config, c=c)
         clf, lexicon = held_out_probabilities(texts, labels, config, args.folds, args.seed)
         for temperature, threshold in itertools.product((2.0, 4.0, 8.0, 1e9), (0.0, 0.2, 0.3, 0.4)):
-            s = Setting(config, temperature, threshold, base.other_min)
+            s = Setting(config, temperature, threshold)
             print(line(f"C={c:g} T={temperature:g} min={threshold:g}", score(labels, clf, lexicon, s)))
         sys.stdout.flush()
     return 0

@@ -3,6 +3,7 @@
     python -m bot.training.nlu_cv                    # the configured model (config.yml)
     python -m bot.training.nlu_cv --grid intent      # search the intent classifier's grid
     python -m bot.training.nlu_cv --grid faq         # search the FAQ selector's grid
+    python -m bot.training.nlu_cv --grid concepts    # weight of the concept block (bot.nlu.concepts)
     python -m bot.training.nlu_cv --folds 5 --seed 1
 
 Messages go through the same pre-processing as in the Rasa pipeline (traditional →
@@ -269,6 +270,10 @@ def grid(base: Setup, which: str) -> list[tuple[str, Setup]]:
             cfg = replace(base.faq, c=c, char_min=lo, char_max=hi, word_max=words)
             name = f"C={c:g} char={lo}-{hi} words={words} answer_weight={answer:g}"
             out.append((name, replace(base, faq=cfg, answer_weight=answer)))
+    elif which == "concepts":
+        for part, weight in itertools.product(("faq", "intent"), (0.0, 0.1, 0.2, 0.3)):
+            cfg = replace(getattr(base, part), concept_weight=weight)
+            out.append((f"{part} concept_weight={weight:g}", replace(base, **{part: cfg})))
     elif which == "temperature":
         for t in (0.5, 0.6, 0.7, 0.85, 1.0, 1.5):
             out.append((f"T={t:g}", replace(base, intent=replace(base.intent, temperature=t))))
@@ -283,7 +288,7 @@ def grid(base: Setup, which: str) -> list[tuple[str, Setup]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.training.nlu_cv", description=__doc__.splitlines()[0])
-    parser.add_argument("--grid", choices=("intent", "faq", "temperature", "fallback"), default=None)
+    parser.add_argument("--grid", choices=("intent", "faq", "concepts", "temperature", "fallback"), default=None)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--filter", default="", help="only grid entries whose name contains this text")
