@@ -49,6 +49,15 @@ def test_topic_shape(topic: FaqTopic) -> None:
 
 
 @pytest.mark.parametrize("topic", TOPICS, ids=IDS)
+def test_training_phrases_are_many_and_varied(topic: FaqTopic) -> None:
+    # new wording is the rule, not the exception: short and long, polite and blunt
+    assert len(topic.examples) >= 15
+    lengths = sorted(len(e) for e in topic.examples)
+    assert lengths[0] <= 8 and lengths[-1] >= 16, f"{topic.id}: lengths {lengths[0]}..{lengths[-1]}"
+    assert any("请问" in e or "您好" in e or "麻烦" in e or "请教" in e for e in topic.examples), topic.id
+
+
+@pytest.mark.parametrize("topic", TOPICS, ids=IDS)
 def test_citations_are_known_laws_and_articles(topic: FaqTopic) -> None:
     assert topic.citations
     for c in topic.citations:
