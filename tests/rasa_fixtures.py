@@ -16,7 +16,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.stack import free_port, venv_bin
 from bot.settings import PROJECT_ROOT
 from bot.training.model_cache import ensure_model
 from tests.channel_standins import ChannelStandIns, start_channel_standins
@@ -37,21 +37,6 @@ from tests.pii_keys import TEST_PII_KEYS
 READY_TIMEOUT = 180.0
 TEST_RASA_TOKEN = "test-rasa-token"
 TEST_BACKOFFICE_TOKEN = "test-backoffice-token"
-
-
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _bin(name: str) -> str:
-    """An executable of the running venv (falls back to <repo>/.venv/bin)."""
-    for cand in (Path(sys.executable).parent / name, PROJECT_ROOT / ".venv" / "bin" / name):
-        if cand.is_file():
-            return str(cand)
-    return name
 
 
 def _tail(path: Path, lines: int) -> str:
@@ -275,7 +260,7 @@ def start_stack(model: Path, workdir: Path, timeout: float = READY_TIMEOUT,
     _migrate(database_url, env)
     stack.env = env
     endpoints = _write_endpoints(workdir, actions_port)
-    rasa = _bin("rasa")
+    rasa = venv_bin("rasa")
     stack.procs = [
         _Proc("rasa", [  # Rasa with bot.dialogue.speedups, as `make run` starts it
             sys.executable, "-m", "bot.dialogue.serve", "run", "--enable-api", "--auth-token", TEST_RASA_TOKEN,
