@@ -31,7 +31,7 @@ import pytest
 from bot.cases.db import migrate
 from bot.settings import PROJECT_ROOT
 from bot.training.runs import snapshot_project
-from tests.rasa_fixtures import READY_TIMEOUT, _bin, _Proc, free_port
+from tests.rasa_fixtures import READY_TIMEOUT, _Proc, free_port, venv_bin
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
 
@@ -138,7 +138,7 @@ def loop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", SQLALCHEMY_SILENCE_UBER_WARNING="1",
     )
     state = Loop(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{bo_port}", workdir, project, models, env)
-    rasa = _bin("rasa")
+    rasa = venv_bin("rasa")
     state.procs = [
         _Proc("rasa", [rasa, "run", "--enable-api", "--auth-token", RASA_TOKEN, "--model", str(live),
                        "--port", str(rasa_port), "--interface", "127.0.0.1",

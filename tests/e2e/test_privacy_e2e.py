@@ -18,7 +18,7 @@ import pytest
 from stdnum.cn import ric
 
 from tests.pii_keys import TEST_PII_KEYS
-from tests.rasa_fixtures import READY_TIMEOUT, TEST_RASA_TOKEN, Stack, _bin, _Proc, free_port
+from tests.rasa_fixtures import READY_TIMEOUT, TEST_RASA_TOKEN, Stack, _Proc, free_port, venv_bin
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
 
@@ -84,7 +84,7 @@ class OwnRasa:
         from bot.settings import PROJECT_ROOT
 
         self.cmd = [
-            _bin("rasa"), "run", "--enable-api", "--auth-token", TEST_RASA_TOKEN, "--model", str(stack.model),
+            venv_bin("rasa"), "run", "--enable-api", "--auth-token", TEST_RASA_TOKEN, "--model", str(stack.model),
             "--port", str(self.port), "--interface", "127.0.0.1",
             "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--endpoints", str(endpoints),
         ]

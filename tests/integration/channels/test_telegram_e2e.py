@@ -18,7 +18,7 @@ import pytest
 
 from bot.settings import PROJECT_ROOT
 from tests.integration.channels.telegram_standin import TelegramStandIn
-from tests.rasa_fixtures import _bin, _Proc, _tail, free_port, trained_model  # noqa: F401
+from tests.rasa_fixtures import _Proc, _tail, free_port, trained_model, venv_bin  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
 
@@ -44,7 +44,7 @@ def rasa_telegram(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
                TELEGRAM_API_BASE=standin.base_url, TELEGRAM_OFFSET_FILE=str(workdir / "offset.json"),
                DATABASE_URL=f"sqlite:///{workdir / 'cases.db'}", ATTACHMENTS_DIR=str(workdir / "files"))
     proc = _Proc("rasa", [
-        _bin("rasa"), "run", "--model", model, "--port", str(port), "--interface", "127.0.0.1",
+        venv_bin("rasa"), "run", "--model", model, "--port", str(port), "--interface", "127.0.0.1",
         "--credentials", str(workdir / "credentials.yml"), "--endpoints", str(workdir / "endpoints.yml"),
     ], workdir / "rasa.log")
     proc.start(env)
