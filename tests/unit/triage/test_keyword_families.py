@@ -67,6 +67,26 @@ MISCONDUCT = [
     "街道的工作人员办低保要我给他两千块钱",
     "我要反映我们村的会计，他把修桥的钱挪去放贷了",
     "有个派出所辅警给别人通风报信",
+    # keeping back money paid out to villagers
+    "村长把发给我们的粮补扣下了一半",
+    "社区主任克扣低保户的救济款",
+    "乡里的干部把残疾补助扣着不发",
+    "村支书把救灾物资分给了自家亲戚",
+]
+
+FAMILY_AND_INJURY = [
+    ("女儿把我的房子占了，还把我赶出家门，一分钱生活费都不给", "family"),
+    ("我儿媳天天骂我，儿子也不管老人，我都八十了", "family"),
+    ("过马路被一辆货车撞伤了腿，对方只赔了一部分", "civil"),
+    ("出了车祸，肇事司机的保险公司不给赔误工费和护理费", "civil"),
+]
+
+FRAUD = [
+    "有人冒充公安打电话，说我涉嫌洗钱，让我转账到安全账户",
+    "网上认识一个人，带我刷单返利，前面赚了点，后来五万块全没了",
+    "对方假冒快递员说包裹丢了要赔钱，骗我转了三千",
+    "我妈被人哄着往一个账户打钱，说是投资养老项目",
+    "我的钱被转走了，是一个自称银行的人干的",
 ]
 
 
@@ -90,6 +110,24 @@ def test_an_official_misusing_office_goes_to_discipline_inspection(story: str) -
     assert result.legal_channel == "discipline_inspection", result.rule_id
 
 
+@pytest.mark.parametrize("story", FRAUD, ids=[s[:10] for s in FRAUD])
+def test_online_and_phone_fraud_goes_to_the_police(story: str) -> None:
+    result = triage(story, None, TODAY)
+    assert facts_from_text(story, TODAY).dispute == "crime"
+    assert result.legal_channel == "police", result.rule_id
+
+
+@pytest.mark.parametrize(("story", "dispute"), FAMILY_AND_INJURY, ids=[s[:10] for s, _ in FAMILY_AND_INJURY])
+def test_parents_left_without_support_and_road_injuries_are_civil_matters(story: str, dispute: str) -> None:
+    assert facts_from_text(story, TODAY).dispute == dispute
+    assert triage(story, None, TODAY).legal_channel == "civil_litigation"
+
+
+def test_an_organs_fine_named_far_into_the_sentence_is_an_administrative_act() -> None:
+    story = "县交通运输局的人拦下我的面包车，查了半天说我是非法营运，当场罚了我五千块"
+    assert facts_from_text(story, TODAY).dispute == "admin_act"
+
+
 # The same new words must not pull other matters away from their own channel.
 CONTRASTS = [
     ("我在景区当导游，工资已经两个月没发了", "labour"),
@@ -104,6 +142,12 @@ CONTRASTS = [
     ("城管队长上周没收了我的三轮车", "admin_act"),
     ("有人在店里偷东西被我抓到了", "crime"),
     ("镇政府违法征地，补偿款一分没给", "admin_act"),
+    ("商家骗我说是正品，结果买到的是假货", "consumer"),
+    ("网店客服骗我说七天能退货，现在不给退款", "consumer"),
+    ("交警扣了我的车，说我手续不全", "admin_act"),
+    ("公司扣了我半个月工资，说我迟到", "labour"),
+    ("超市卖过期牛奶，我去市场监管局投诉，希望他们处罚这家店", "consumer"),
+    ("老板把工资打到了他亲戚的账户上，我一直没拿到钱", "labour"),
 ]
 
 
