@@ -67,6 +67,19 @@ class Conflict(PetitionError):
     user_message = "这条记录刚刚被其他人修改过，请刷新后再试。"
 
 
+class HeldByColleague(Conflict):
+    """A case another staff member holds. ``holder`` is their login; the edge that knows the
+    staff list shows their display name instead (:meth:`message_for`)."""
+
+    def __init__(self, holder: str, template: str, detail: str = "") -> None:
+        self.holder = holder
+        self.template = template
+        super().__init__(detail or f"case held by {holder}", user_message=template.format(holder=holder))
+
+    def message_for(self, name: str) -> str:
+        return self.template.format(holder=name)
+
+
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     user_message = "当前状态下不能进行这个操作。"

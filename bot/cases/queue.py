@@ -42,7 +42,15 @@ from bot.cases.workflow import (
     get_action,
     plan_action,
 )
-from bot.errors import Conflict, Forbidden, InvalidField, InvalidInput, InvalidTransition, NotFound
+from bot.errors import (
+    Conflict,
+    Forbidden,
+    HeldByColleague,
+    InvalidField,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+)
 from bot.outbox.service import enqueue
 
 MAX_REPLY = 2000
@@ -182,8 +190,8 @@ def do_claim(session_factory: sessionmaker, case_no: str, actor: Actor, now: dat
         if case.assignee == actor.name:
             return case
         if case.assignee:
-            raise Conflict(f"case {number} is held by {case.assignee}",
-                           user_message=f"这件案件已由{case.assignee}认领，不能重复认领。")
+            raise HeldByColleague(case.assignee, "这件案件已由{holder}认领，不能重复认领。",
+                                  f"case {number} is held by {case.assignee}")
         won = session.execute(
             update(Case)
             .where(Case.id == case.id, or_(Case.assignee.is_(None), Case.assignee == actor.name))

@@ -32,7 +32,7 @@ from bot.cases.deadlines import (
     to_utc,
 )
 from bot.cases.status import CaseStatus, check_transition, parse_status
-from bot.errors import Conflict, Forbidden, InvalidField, InvalidInput, InvalidTransition
+from bot.errors import Conflict, Forbidden, HeldByColleague, InvalidField, InvalidInput, InvalidTransition
 
 STAFF, ADMIN, CITIZEN, SYSTEM = "staff", "admin", "citizen", "system"
 ROLES = frozenset({STAFF, ADMIN, CITIZEN, SYSTEM})
@@ -265,10 +265,7 @@ def check_allowed(case: Any, spec: ActionSpec, actor: Actor, now: datetime) -> N
     if spec.needs_hold:
         holder = holder_conflict(case, actor)
         if holder is not None:
-            raise Conflict(
-                f"case held by {holder}",
-                user_message=f"这件案件已由{holder}认领，请联系对方或管理员后再操作。",
-            )
+            raise HeldByColleague(holder, "这件案件已由{holder}认领，请联系对方或管理员后再操作。")
     if spec.name == "extend" and _attr(case, "extended"):
         raise InvalidTransition("the answer period was already extended once",
                                 user_message="办理期限已经延长过一次，依照第三十四条不能再延长。")

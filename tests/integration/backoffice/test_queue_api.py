@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from bot.backoffice.app import create_app
+from bot.backoffice.users import do_create_user
 from bot.cases.db import transaction
 from bot.cases.service import PetitionSubmission, do_submit_petition, get_case
 from bot.outbox.models import OutboxMessage
@@ -110,6 +111,20 @@ def test_lost_claim_is_409_and_roles_are_enforced(client: TestClient, session_fa
     assert client.post(f"/api/cases/{no}/release", json={"note": "转给同事"}, headers=STAFF).json()["case"]["assignee"] is None
     assert client.post("/api/cases/XF20991231-0001/claim", headers=STAFF).status_code == 404
     assert client.post(f"/api/cases/{no}/claim").status_code == 401
+
+
+def test_a_lost_claim_names_the_colleague_as_the_console_knows_them(
+    client: TestClient, session_factory: sessionmaker
+) -> None:
+    do_create_user(session_factory, "admin", "Xinfang-Queue-2026!", role="admin", display_name="王科长")
+    no = submit(session_factory)
+    assert client.post(f"/api/cases/{no}/claim", headers=ADMIN).status_code == 200
+    lost = client.post(f"/api/cases/{no}/claim", headers=STAFF)
+    assert lost.status_code == 409
+    assert lost.json()["message"] == "这件案件已由王科长认领，不能重复认领。"
+    assert lost.json()["code"] == "conflict"
+    held = client.post(f"/api/cases/{no}/actions/accept", json={}, headers=STAFF)
+    assert held.status_code == 409 and "王科长" in held.json()["message"] and "admin" not in held.json()["message"]
 
 
 def test_reply_goes_to_the_outbox(client: TestClient, session_factory: sessionmaker) -> None:
