@@ -18,14 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from actions.stray import KEPT_ALREADY
 from actions.submit import KEPT
 from bot.cases.spool import STORED_LATER_HEAD
 from bot.channels.contacts import DEFAULT_RETRY_AFTER
-from tests.db_fixtures import postgres_base_url
+from tests.db_fixtures import throwaway_postgres_database
 from tests.rasa_fixtures import Stack, start_stack
 from tests.tcp_proxy import TcpProxy
 
@@ -62,21 +61,8 @@ ANSWERS = {
 @pytest.fixture(scope="module")
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this module (dropped afterwards)."""
-    base = make_url(postgres_base_url())
-    name = f"outage_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT", future=True)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL not usable at {base.render_as_string()}: {exc}", pytrace=False)
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_postgres_database("outage") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

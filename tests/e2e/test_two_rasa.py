@@ -23,12 +23,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench import stack as stk
 from bench.load import conversation
-from tests.db_fixtures import postgres_base_url
+from tests.db_fixtures import throwaway_postgres_database
 from tests.proxy import RoundRobinProxy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa, pytest.mark.postgres, pytest.mark.slow]
@@ -41,21 +40,8 @@ REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 @pytest.fixture(scope="module")
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database (dropped afterwards): its SQLAlchemy URL."""
-    base = make_url(postgres_base_url())
-    name = f"two_rasa_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT", future=True)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # unreachable server: a failure, as in tests/db_fixtures.py
-        admin.dispose()
-        pytest.fail(f"PostgreSQL not usable at {base.render_as_string()}: {exc}", pytrace=False)
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_postgres_database("two_rasa") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
