@@ -23,6 +23,7 @@ from bot.backoffice.attachments_api import attachments_router
 from bot.backoffice.auth import TokenAuthenticator
 from bot.backoffice.console import install_console
 from bot.backoffice.console.training_pages import router as training_pages_router
+from bot.backoffice.error_text import shown_message
 from bot.backoffice.handoff_api import handoff_router
 from bot.backoffice.intake_api import intake_router
 from bot.backoffice.limits import install_input_limits
@@ -32,7 +33,7 @@ from bot.backoffice.training_api import training_router
 from bot.backoffice.triage_api import triage_router
 from bot.cases.db import make_engine, make_session_factory, migrate
 from bot.channels.outbox_worker import outbox_dispatch
-from bot.errors import HeldByColleague, PetitionError
+from bot.errors import PetitionError
 from bot.settings import Settings, get_settings
 
 __version__ = "0.1.0"
@@ -60,28 +61,13 @@ def register_routers(app: FastAPI) -> None:
     install_console(app)  # staff console under /console: routes, static files, security headers
 
 
-def _display_name(request: Request, username: str) -> str:
-    """The name colleagues know a login by (the login itself when it cannot be looked up)."""
-    from bot.backoffice.users import get_user
-
-    try:
-        return get_user(request.app.state.session_factory, username).display_name or username
-    except (PetitionError, AttributeError):
-        return username
-    except Exception:
-        log.warning("display name lookup failed for an error message", exc_info=True)
-        return username
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PetitionError)
     async def _petition_error(request: Request, exc: PetitionError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
         if exc.http_status >= 500:
             log.warning("request failed: %s %s", exc.code, exc.detail)
-        content = exc.to_dict()
-        if isinstance(exc, HeldByColleague):
-            content["message"] = exc.message_for(_display_name(request, exc.holder))
+        content = {**exc.to_dict(), "message": shown_message(request, exc)}
         return JSONResponse(status_code=exc.http_status, content=content, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -268,8 +268,7 @@ def do_reply(
     with transaction(session_factory, write=True) as session:
         case = _load(session, case_no)
         if actor.role != ADMIN and case.assignee and case.assignee != actor.name:
-            raise Conflict(f"case held by {case.assignee}",
-                           user_message=f"这件案件由{case.assignee}承办，请由承办人回复。")
+            raise HeldByColleague(case.assignee, "这件案件由{holder}承办，请由承办人回复。")
         if not can_notify(case):
             raise InvalidInput(
                 "the case did not come in by chat",

@@ -148,7 +148,7 @@ def test_staff_work_a_chat_case_in_the_console_and_the_citizen_follows_it(stack:
 
     a, b = _tab(browser), _tab(browser)
     try:
-        (name_a, _, pw_a), (name_b, _, pw_b) = STAFF
+        (name_a, shown_a, pw_a), (name_b, shown_b, pw_b) = STAFF
         _login(a, stack, name_a, pw_a)
         _login(b, stack, name_b, pw_b)
 
@@ -184,15 +184,16 @@ def test_staff_work_a_chat_case_in_the_console_and_the_citizen_follows_it(stack:
             expect(tab.page.locator(".notice, .error")).to_be_visible()
         assert sorted(a.claims + b.claims) == [303, 409], (a.claims, b.claims)
         winner, loser = (a, b) if a.claims == [303] else (b, a)
-        winner_name = name_a if winner is a else name_b
+        winner_name, winner_shown = (name_a, shown_a) if winner is a else (name_b, shown_b)
 
         expect(winner.page.get_by_role("status")).to_contain_text("“认领”已完成")
         alert = loser.page.get_by_role("alert")
         expect(alert).to_have_text(CLAIM_CONFLICT)
+        assert winner_name not in alert.inner_text()  # colleagues are named, not their logins
         body = loser.page.locator("body").inner_text()
         assert "Traceback" not in body and "Internal Server Error" not in body
         expect(loser.page.get_by_role("button", name="认领", exact=True)).to_have_count(0)
-        expect(loser.page.locator(".case-head")).to_contain_text(f"承办：{winner_name}")
+        expect(loser.page.locator(".case-head")).to_contain_text(f"承办：{winner_shown}")
         case = stack.api("GET", f"/api/cases/{case_no}").json()
         assert case["assignee"] == winner_name and case["status"] == "registered"
 

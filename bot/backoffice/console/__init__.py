@@ -24,6 +24,7 @@ from bot.backoffice.console.security import (
     SecurityHeadersMiddleware,
     login_url,
 )
+from bot.backoffice.error_text import shown_message
 from bot.errors import PetitionError
 
 Handler = Callable[[Request, Any], Awaitable[Response] | Response]
@@ -79,17 +80,17 @@ def install_console(app: FastAPI) -> None:
 
     # errors on console paths: a page; elsewhere the app's JSON handler as before
     for exc_class, message_of in (
-        (PetitionError, lambda e: (e.http_status, e.user_message)),
-        (StarletteHTTPException, lambda e: (e.status_code, "没有找到您要的页面。" if e.status_code == 404
-                                            else "请求未能完成，请返回后重试。")),
-        (RequestValidationError, lambda e: (422, "填写的内容不符合要求，请返回检查后再提交。")),
+        (PetitionError, lambda r, e: (e.http_status, shown_message(r, e))),
+        (StarletteHTTPException, lambda r, e: (e.status_code, "没有找到您要的页面。" if e.status_code == 404
+                                               else "请求未能完成，请返回后重试。")),
+        (RequestValidationError, lambda r, e: (422, "填写的内容不符合要求，请返回检查后再提交。")),
     ):
         previous = app.exception_handlers.get(exc_class)
 
         def make(previous: Any = previous, message_of: Any = message_of) -> Callable[..., Awaitable[Response]]:
             async def handler(request: Request, exc: Exception) -> Response:
                 if _is_console(request) or previous is None:
-                    status, message = message_of(exc)
+                    status, message = message_of(request, exc)
                     return _error_page(request, status, message)
                 result = previous(request, exc)
                 if isinstance(result, Awaitable):

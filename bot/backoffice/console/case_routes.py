@@ -32,6 +32,7 @@ from bot.backoffice.console.security import (
     posted_form,
     settings_of,
 )
+from bot.backoffice.error_text import shown_message
 from bot.backoffice.users import ConsoleSession, list_users
 from bot.cases.attachments import AttachmentPolicy, attachment_path, get_attachment, list_case_attachments
 from bot.cases.deadlines import local_date, utcnow
@@ -312,7 +313,7 @@ def new_case_submit(request: Request, posted: Annotated[Posted, Depends(posted_f
         )
         result = do_submit_petition(factory_of(request), submission)
     except PetitionError as exc:
-        return _new_case_page(request, me, values, error=exc.user_message,
+        return _new_case_page(request, me, values, error=shown_message(request, exc),
                               error_field=getattr(exc, "field", None), status_code=exc.http_status)
     return RedirectResponse(f"/console/cases/{result.case_no}?done=created", status_code=303)
 
@@ -408,7 +409,7 @@ def case_action(request: Request, case_no: str, action: str,
     try:
         case = do_case_action(factory_of(request), case_no, action, _actor(me), params)
     except PetitionError as exc:
-        return _case_page(request, me, case_no, error=exc.user_message, status_code=exc.http_status,
+        return _case_page(request, me, case_no, error=shown_message(request, exc), status_code=exc.http_status,
                           form_values={f"{action}.{k}": v for k, v in params.items()})
     return RedirectResponse(f"/console/cases/{case.case_no}?done={action}", status_code=303)
 
@@ -420,7 +421,7 @@ def case_reply(request: Request, case_no: str, posted: Annotated[Posted, Depends
     try:
         case = do_reply(factory_of(request), case_no, _actor(me), text)
     except PetitionError as exc:
-        return _case_page(request, me, case_no, error=exc.user_message, status_code=exc.http_status,
+        return _case_page(request, me, case_no, error=shown_message(request, exc), status_code=exc.http_status,
                           form_values={"reply.text": text})
     return RedirectResponse(f"/console/cases/{case.case_no}?done=reply", status_code=303)
 

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from bot.backoffice.users import ROLE_LABELS, SCOPE_LABELS, ConsoleSession
+from bot.backoffice.users import ROLE_LABELS, SCOPE_LABELS, ConsoleSession, list_users
 from bot.cases.channel import CHANNEL_LABELS, Channel
 from bot.cases.deadlines import to_local
 from bot.cases.status import STATUS_LABELS, CaseStatus
@@ -102,6 +102,15 @@ def templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+def staff_names(request: Request) -> dict[str, str]:
+    """Login → display name of every console user (pages show colleagues by name)."""
+
+    factory = getattr(request.app.state, "session_factory", None)
+    if factory is None:
+        return {}
+    return {u.username: u.display_name or u.username for u in list_users(factory)}
+
+
 def render(
     request: Request,
     name: str,
@@ -113,6 +122,7 @@ def render(
 ) -> HTMLResponse:
     """A page; ``session`` (the signed-in user) feeds the navigation and the CSRF fields."""
     values: dict[str, Any] = {
+        "staff_names": staff_names(request) if session else {},
         "me": session,
         "csrf_token": session.csrf_token if session else "",
         "nav": "",

@@ -198,7 +198,8 @@ def test_claim_accept_answer_and_reply_from_the_case_page(
     # someone else cannot act on the held case
     other_token = login(other_client, "staff2", STAFF_PW)
     refused = other_client.post(f"/console/cases/{case_no}/actions/accept", data={"csrf_token": other_token})
-    assert refused.status_code == 409 and "李办理" not in refused.text and "staff1" in refused.text
+    assert refused.status_code == 409 and "这件案件已由李办理认领" in refused.text
+    assert "承办：李办理" in refused.text
     assert _case(session_factory, case_no).status == "registered"
 
     accepted = console.post(f"/console/cases/{case_no}/actions/accept", data={"csrf_token": token, "note": "属实"})
