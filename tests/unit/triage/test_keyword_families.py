@@ -123,6 +123,20 @@ def test_parents_left_without_support_and_road_injuries_are_civil_matters(story:
     assert triage(story, None, TODAY).legal_channel == "civil_litigation"
 
 
+@pytest.mark.parametrize(("story", "dispute"), [
+    ("想问一下民告官的官司怎么打", "admin_act"),
+    ("我想起诉县政府，行政诉讼要准备什么材料", "admin_act"),
+    ("楼上高空抛物砸坏了我的车，找不到是谁扔的", "civil"),
+    ("别人未经同意用我的照片做广告，侵犯我的肖像", "civil"),
+    ("公司的法定代表人把注册资本抽走了，我作为小股东怎么办", "civil"),
+    ("我写的小说被人抄袭后放到网上卖", "civil"),
+    ("买房时交了房款，开发商迟迟不给办产权", "civil"),
+    ("货代公司把我的货弄丢了，提单上写的运费也多收了", "civil"),
+], ids=lambda v: v[:10] if len(v) > 9 else v)
+def test_more_everyday_words_for_civil_and_administrative_matters(story: str, dispute: str) -> None:
+    assert facts_from_text(story, TODAY).dispute == dispute
+
+
 def test_an_organs_fine_named_far_into_the_sentence_is_an_administrative_act() -> None:
     story = "县交通运输局的人拦下我的面包车，查了半天说我是非法营运，当场罚了我五千块"
     assert facts_from_text(story, TODAY).dispute == "admin_act"
