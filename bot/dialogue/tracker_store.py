@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
@@ -53,11 +52,18 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Store the tracker's new events (as the parent does, with sealed data)."""
-        await self.stream_events(tracker)
+        """Store the tracker's new events (as the parent does, with sealed data).
+
+        The events the store lacks are counted once and both streamed to the event broker and
+        written (the parent counts them twice when a broker is configured)."""
         with self.session_scope() as session:
-            events: Iterator[Any] = self._additional_events(session, tracker)
-            for event in events:
+            new_events: list[Any] = list(self._additional_events(session, tracker))
+        if not new_events:
+            return
+        if self.event_broker is not None:
+            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+        with self.session_scope() as session:
+            for event in new_events:
                 data = event.as_dict()
                 intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
                 session.add(
