@@ -82,6 +82,11 @@ def divert_citizen_message(
 ) -> Diversion:
     """Store a citizen's message on their open handoff; ``held`` tells the channel to keep the bot quiet."""
     at = _now(now)
+    # Every citizen message passes here and almost none has a handoff: look first without taking
+    # the write lock (on SQLite, BEGIN IMMEDIATE would queue every chat message behind each other).
+    with transaction(session_factory) as session:
+        if _open_handoff(session, channel, sender_id) is None:
+            return Diversion(held=False)
     with transaction(session_factory, write=True) as session:
         handoff = _open_handoff(session, channel, sender_id)
         if handoff is None:

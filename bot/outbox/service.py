@@ -173,11 +173,16 @@ def take_held_for_reply(
     """Hand the recipient's waiting messages (held, or pending and not claimed) to a channel that
     shows them in its reply to the citizen's message; they are marked sent, oldest first."""
     at = to_utc(now) if now is not None else utcnow()
+    waiting = (OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
+               OutboxMessage.state.in_([OutboxState.HELD.value, OutboxState.PENDING.value]))
+    # Called for every REST message; usually nothing waits: check without the write lock first.
+    with transaction(session_factory) as session:
+        if session.execute(select(OutboxMessage.id).where(*waiting).limit(1)).first() is None:
+            return []
     with transaction(session_factory, write=True) as session:
         rows = list(session.execute(
             select(OutboxMessage)
-            .where(OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
-                   OutboxMessage.state.in_([OutboxState.HELD.value, OutboxState.PENDING.value]))
+            .where(*waiting)
             .order_by(OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
