@@ -53,6 +53,8 @@ class Settings:
     retention_days: int = 1825
     #: seconds the Rasa server waits for the action server (bot/dialogue/action_timeout.py)
     action_timeout_seconds: float = 20.0
+    #: conversations whose decrypted events a Rasa process keeps (bot/dialogue/event_cache.py); 0: off
+    tracker_event_cache: int = 500
     #: hours between the back-office's own retention runs (0: only the CLI / cron anonymises)
     retention_every_hours: float = 24.0
     max_message_chars: int = 4000
@@ -123,6 +125,7 @@ class Settings:
             pii_keys=_get(env, "PII_KEYS"),
             retention_days=int(_get(env, "RETENTION_DAYS", str(defaults.retention_days))),
             action_timeout_seconds=float(_get(env, "ACTION_TIMEOUT_SECONDS", str(defaults.action_timeout_seconds))),
+            tracker_event_cache=int(_get(env, "TRACKER_EVENT_CACHE", str(defaults.tracker_event_cache))),
             retention_every_hours=float(_get(env, "RETENTION_EVERY_HOURS", str(defaults.retention_every_hours))),
             max_message_chars=int(_get(env, "MAX_MESSAGE_CHARS", str(defaults.max_message_chars))),
             max_body_bytes=int(_get(env, "MAX_BODY_BYTES", str(defaults.max_body_bytes))),

@@ -27,21 +27,12 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from bot.dialogue.event_cache import EventCache
 from bot.security.crypto import active_key_ring
 from bot.security.startup import prepare_process
+from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
-
-
-def seal_event(data: dict[str, Any]) -> str:
-    """One serialised event as stored: encrypted JSON."""
-    return active_key_ring().encrypt(json.dumps(data, ensure_ascii=False))
-
-
-def open_event(stored: str) -> dict[str, Any]:
-    """The event dict of a stored row (encrypted, or plaintext JSON from the plain SQL store)."""
-    result: dict[str, Any] = json.loads(active_key_ring().reveal(stored))
-    return result
 
 
 class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
@@ -50,6 +41,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         prepare_process("rasa")
         super().__init__(*args, **kwargs)
+        self.event_cache = EventCache(get_settings().tracker_event_cache)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the tracker's new events (as the parent does, with sealed data).
@@ -63,30 +55,48 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
         with self.session_scope() as session:
+            written: list[tuple[Any, str]] = []
             for event in new_events:
                 data = event.as_dict()
                 intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
-                session.add(
-                    self.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=intent,
-                        action_name=data.get("name"),
-                        data=seal_event(data),
-                    )
+                plaintext = json.dumps(data, ensure_ascii=False)
+                row = self.SQLEvent(
+                    sender_id=tracker.sender_id,
+                    type_name=event.type_name,
+                    timestamp=data.get("timestamp"),
+                    intent_name=intent,
+                    action_name=data.get("name"),
+                    data=active_key_ring().encrypt(plaintext),
                 )
+                session.add(row)
+                written.append((row, plaintext))
+            session.flush()
+            rows = [(int(row.id), plaintext) for row, plaintext in written]
             session.commit()
+        self.event_cache.add(tracker.sender_id, rows)
         logger.debug("tracker of %s stored (encrypted)", tracker.sender_id)
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
         with self.session_scope() as session:
-            rows = self._event_query(
+            query = self._event_query(
                 session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
-            ).all()
-            events = [open_event(row.data) for row in rows]
-            if self.domain and events:
-                return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-            return None
+            )
+            ids = [int(row_id) for (row_id,) in query.with_entities(self.SQLEvent.id)]
+            missing = self.event_cache.missing(sender_id, ids)
+            fetched: dict[int, str] = {}
+            if missing:
+                wanted = set(missing)
+                ring = active_key_ring()
+                rows = session.query(self.SQLEvent.id, self.SQLEvent.data).filter(
+                    self.SQLEvent.sender_id == sender_id,
+                    self.SQLEvent.id >= missing[0],
+                    self.SQLEvent.id <= missing[-1],
+                )
+                fetched = {int(row_id): ring.reveal(data) for row_id, data in rows if row_id in wanted}
+            texts = self.event_cache.assemble(sender_id, ids, fetched)
+        events = [json.loads(text) for text in texts]
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return None

@@ -83,3 +83,53 @@ async def test_rows_of_the_plain_sql_store_stay_readable(tmp_path: Path) -> None
     assert PHONE.encode() in path.read_bytes()
     loaded = await store_at(path).retrieve_full_tracker("old-citizen")
     assert loaded is not None and loaded.get_slot("phone") == PHONE
+
+
+async def test_two_processes_see_each_others_events_and_only_new_rows_are_decrypted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.security import crypto
+
+    path = tmp_path / "tracker.db"
+    first, second = store_at(path), store_at(path)  # two Rasa server processes on one database
+    await first.save(conversation("citizen-3"))
+    assert await first.retrieve("citizen-3") is not None  # as Rasa does before every message
+
+    opened: list[str] = []
+    original = crypto.KeyRing.reveal
+
+    def counting_reveal(self: crypto.KeyRing, value: str) -> str:
+        opened.append(value)
+        return original(self, value)
+
+    monkeypatch.setattr(crypto.KeyRing, "reveal", counting_reveal)
+    loaded = await second.retrieve("citizen-3")
+    assert loaded is not None and len(opened) == len(loaded.events) == 4
+
+    opened.clear()
+    assert (await second.retrieve("citizen-3")) is not None
+    assert opened == []  # nothing new: nothing decrypted again
+
+    loaded.update(SlotSet("phone", "13900000000"))  # the next message lands on the other process
+    await second.save(loaded)
+    on_first = await first.retrieve("citizen-3")
+    assert on_first is not None and on_first.get_slot("phone") == "13900000000"
+    assert len(opened) == 1  # the first process decrypted only the row the second one wrote
+
+    opened.clear()
+    on_first.update(SlotSet("phone", "13700000000"))
+    await first.save(on_first)
+    back = await second.retrieve("citizen-3")
+    assert back is not None and back.get_slot("phone") == "13700000000" and len(opened) == 1
+
+
+async def test_deleted_conversations_are_not_served_from_memory(tmp_path: Path) -> None:
+    from sqlalchemy import delete
+
+    store = store_at(tmp_path / "tracker.db")
+    await store.save(conversation("citizen-4"))
+    assert await store.retrieve("citizen-4") is not None
+    with store.session_scope() as session:  # retention removes the whole conversation
+        session.execute(delete(store.SQLEvent).where(store.SQLEvent.sender_id == "citizen-4"))
+        session.commit()
+    assert await store.retrieve("citizen-4") is None
