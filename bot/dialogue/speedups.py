@@ -29,12 +29,18 @@ one keeps Rasa's behaviour and only removes repeated work:
    count comes from one ``COUNT`` query — the one ``save`` itself uses — so the broker receives
    exactly the same events. Only done when an event broker is configured, as in Rasa.
 
+6. **A response variation is picked with ``random.choice``.** Rasa draws it with
+   ``numpy.random.choice``, which first turns the list of response dicts (with their button
+   lists) into a numpy object array — tens to hundreds of microseconds per bot message instead
+   of one. Same uniform choice among the same suitable variations.
+
 Rasa is pinned (``requirements.lock``); when an upgrade changes a patched function's shape,
 :func:`install` logs that it skipped the fix instead of guessing.
 """
 from __future__ import annotations
 
 import logging
+import random
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -231,6 +237,39 @@ def _patch_stream_events() -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- 6. response choice
+
+
+def _patch_response_choice() -> str | None:
+    from rasa.core.nlg.generator import ResponseVariationFilter
+    from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+
+    original = TemplatedNaturalLanguageGenerator.__dict__.get("_random_response_for")
+    if not callable(original):
+        return "TemplatedNaturalLanguageGenerator._random_response_for not found"
+    if not callable(getattr(ResponseVariationFilter, "responses_for_utter_action", None)):
+        return "ResponseVariationFilter.responses_for_utter_action not found"
+
+    def _random_response_for(
+        self: Any, utter_action: str, output_channel: str, filled_slots: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        if utter_action not in self.responses:
+            return None
+        suitable = ResponseVariationFilter(self.responses).responses_for_utter_action(
+            utter_action, output_channel, filled_slots
+        )
+        if not suitable:
+            return None
+        chosen: dict[str, Any] = random.choice(suitable)
+        return chosen
+
+    TemplatedNaturalLanguageGenerator._random_response_for = _random_response_for
+    _undo["response choice"] = lambda: setattr(
+        TemplatedNaturalLanguageGenerator, "_random_response_for", original
+    )
+    return None
+
+
 # --------------------------------------------------------------------------- install
 
 FIXES: dict[str, Callable[[], str | None]] = {
@@ -239,6 +278,7 @@ FIXES: dict[str, Callable[[], str | None]] = {
     "sqlite WAL": _patch_sqlite,
     "sqlite tracker connection": _patch_sqlite_pool,
     "event broker without reload": _patch_stream_events,
+    "response choice": _patch_response_choice,
 }
 
 

@@ -19,6 +19,7 @@ its logs from then on, and it refuses to start without ``PII_KEYS``.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from typing import Any
@@ -42,14 +43,22 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         prepare_process("rasa")
         super().__init__(*args, **kwargs)
         self.event_cache = EventCache(get_settings().tracker_event_cache)
+        #: sender → rows of the current session as listed by the last load (used once by save)
+        self._loaded_counts: dict[str, int] = {}
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the tracker's new events (as the parent does, with sealed data).
 
         The events the store lacks are counted once and both streamed to the event broker and
         written (the parent counts them twice when a broker is configured)."""
-        with self.session_scope() as session:
-            new_events: list[Any] = list(self._additional_events(session, tracker))
+        loaded = self._loaded_counts.pop(tracker.sender_id, None)
+        if loaded is not None and loaded <= len(tracker.events):
+            # Loaded for this very message (under the conversation's lock, so no other process
+            # wrote since): what the store lacks is what came after the loaded rows.
+            new_events: list[Any] = list(itertools.islice(tracker.events, loaded, None))
+        else:
+            with self.session_scope() as session:
+                new_events = list(self._additional_events(session, tracker))
         if not new_events:
             return
         if self.event_broker is not None:
@@ -96,6 +105,10 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
                 )
                 fetched = {int(row_id): ring.reveal(data) for row_id, data in rows if row_id in wanted}
             texts = self.event_cache.assemble(sender_id, ids, fetched)
+        if not fetch_events_from_all_sessions:
+            self._loaded_counts[sender_id] = len(ids)
+            if len(self._loaded_counts) > 10_000:  # loads never followed by a save
+                self._loaded_counts.clear()
         events = [json.loads(text) for text in texts]
         if self.domain and events:
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)

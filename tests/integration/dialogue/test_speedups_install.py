@@ -105,3 +105,25 @@ def test_sqlite_tracker_store_keeps_a_wal_connection_and_streams_only_new_events
 
     asyncio.run(scenario())
     store.engine.dispose()
+
+
+def test_response_variations_are_chosen_like_rasa(installed: list[str]) -> None:
+    from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+
+    responses = {
+        "utter_one": [{"text": "您好", "buttons": [{"title": "是", "payload": "/affirm"}]}],
+        "utter_two": [{"text": "甲"}, {"text": "乙"}],
+        "utter_channel": [{"text": "网页"}, {"text": "微信", "channel": "wechat"}],
+        "utter_conditional": [
+            {"text": "有号", "condition": [{"type": "slot", "name": "case_no", "value": "XF1"}]},
+            {"text": "没号"},
+        ],
+    }
+    nlg = TemplatedNaturalLanguageGenerator(responses)
+    assert nlg._random_response_for("utter_one", "rest", {}) == responses["utter_one"][0]
+    assert nlg._random_response_for("utter_missing", "rest", {}) is None
+    seen = {nlg._random_response_for("utter_two", "rest", {})["text"] for _ in range(200)}  # type: ignore[index]
+    assert seen == {"甲", "乙"}
+    assert nlg._random_response_for("utter_channel", "wechat", {})["text"] == "微信"  # type: ignore[index]
+    assert nlg._random_response_for("utter_channel", "rest", {})["text"] == "网页"  # type: ignore[index]
+    assert nlg._random_response_for("utter_conditional", "rest", {"case_no": "XF1"})["text"] == "有号"  # type: ignore[index]

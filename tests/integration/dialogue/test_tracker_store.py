@@ -133,3 +133,29 @@ async def test_deleted_conversations_are_not_served_from_memory(tmp_path: Path) 
         session.execute(delete(store.SQLEvent).where(store.SQLEvent.sender_id == "citizen-4"))
         session.commit()
     assert await store.retrieve("citizen-4") is None
+
+
+async def test_saves_after_a_load_write_each_event_once(tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    store = store_at(tmp_path / "tracker.db")
+    await store.save(conversation("citizen-5"))
+
+    def stored() -> int:
+        with store.session_scope() as session:
+            return int(session.execute(
+                select(func.count()).select_from(store.SQLEvent).where(store.SQLEvent.sender_id == "citizen-5")
+            ).scalar_one())
+
+    assert stored() == 4
+    tracker = await store.retrieve("citizen-5")
+    assert tracker is not None
+    tracker.update(SlotSet("phone", "13900000000"))
+    await store.save(tracker)  # counted from the load
+    assert stored() == 5
+    tracker.update(SlotSet("phone", "13700000000"))
+    await store.save(tracker)  # a second save without a load: counted in the database
+    await store.save(tracker)  # nothing new
+    assert stored() == 6
+    again = await store.retrieve("citizen-5")
+    assert again is not None and again.get_slot("phone") == "13700000000" and len(again.events) == 6
