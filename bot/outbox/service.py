@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -131,6 +131,9 @@ def record_inbound(
     if not channel or not sender_id:
         raise InvalidInput("an inbound message needs a channel and a sender")
     at = to_utc(now) if now is not None else utcnow()
+    unchanged = _recent_and_quiet(session_factory, channel, sender_id, at, release_held)
+    if unchanged is not None:
+        return unchanged
     with transaction(session_factory, write=True) as session:
         insert = _dialect_insert(session)
         created = session.execute(
@@ -165,6 +168,40 @@ def record_inbound(
             buttons = list(latest or [])
         return InboundRecord(first_time=created, previous_inbound_at=previous, released=released,
                              last_buttons=buttons)
+
+
+#: a contact seen this recently is not written again when nothing else would change
+INBOUND_REFRESH = timedelta(seconds=30)
+
+
+def _recent_and_quiet(
+    session_factory: sessionmaker, channel: str, sender_id: str, at: datetime, release_held: bool
+) -> InboundRecord | None:
+    """The answer of :func:`record_inbound` without writing, when writing would change nothing
+    that matters: the contact wrote within :data:`INBOUND_REFRESH`, nothing was sent to them since
+    (so the buttons they may be answering are the same) and nothing held waits to be released.
+    ``last_inbound_at`` then lags by at most that long — the 48-hour WeChat window does not
+    notice. Without this every chat message took the database's write lock (SQLite: one writer)."""
+    with transaction(session_factory) as session:
+        last = session.execute(
+            select(Contact.last_inbound_at).where(Contact.channel == channel, Contact.sender_id == sender_id)
+        ).scalar_one_or_none()
+        if last is None:
+            return None
+        last = to_utc(last)
+        if not (at - INBOUND_REFRESH <= last <= at):
+            return None
+        mine = (OutboxMessage.channel == channel, OutboxMessage.recipient == sender_id)
+        sent_since = session.execute(
+            select(OutboxMessage.id).where(*mine, OutboxMessage.state == OutboxState.SENT.value,
+                                           OutboxMessage.sent_at >= last).limit(1)
+        ).first()
+        held = release_held and session.execute(
+            select(OutboxMessage.id).where(*mine, OutboxMessage.state == OutboxState.HELD.value).limit(1)
+        ).first()
+        if sent_since is not None or held:
+            return None
+        return InboundRecord(first_time=False, previous_inbound_at=last, released=0, last_buttons=[])
 
 
 def take_held_for_reply(

@@ -55,3 +55,50 @@ def test_the_write_path_still_runs_when_there_is_something_to_do(statements) -> 
     taken = take_held_for_reply(factory, "rest", "u-busy", now=NOW)
     assert len(taken) == 1
     assert _write_locks(seen) == 2
+
+
+def test_a_contact_seen_moments_ago_is_not_written_again(statements) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from bot.cases.db import transaction
+    from bot.outbox.models import Contact, OutboxMessage
+    from bot.outbox.service import INBOUND_REFRESH, record_inbound
+
+    factory, seen = statements
+    first = record_inbound(factory, "rest", "u-chatty", NOW, release_held=False)
+    assert first.first_time
+    seen.clear()
+    again = record_inbound(factory, "rest", "u-chatty", NOW + timedelta(seconds=5), release_held=False)
+    assert (again.first_time, again.previous_inbound_at, again.released) == (False, NOW, 0)
+    assert _write_locks(seen) == 0
+
+    # something was sent to them since: written, so the buttons they answer are found as before
+    message_id = queue(factory, recipient="u-chatty", channel="rest")
+    with transaction(factory, write=True) as session:
+        row = session.get(OutboxMessage, message_id)
+        assert row is not None
+        row.state, row.sent_at = "sent", NOW + timedelta(seconds=6)
+    seen.clear()
+    record_inbound(factory, "rest", "u-chatty", NOW + timedelta(seconds=8), release_held=False)
+    assert _write_locks(seen) == 1
+
+    # long enough after the last recorded message: written again
+    later = NOW + timedelta(seconds=8) + INBOUND_REFRESH + timedelta(seconds=1)
+    seen.clear()
+    record_inbound(factory, "rest", "u-chatty", later, release_held=False)
+    assert _write_locks(seen) == 1
+    with transaction(factory) as session:
+        stored = session.execute(select(Contact.last_inbound_at).where(Contact.sender_id == "u-chatty")).scalar_one()
+    assert stored == later
+
+    # a held message waiting to be released is never skipped
+    held_id = queue(factory, recipient="u-chatty", channel="rest")
+    with transaction(factory, write=True) as session:
+        held = session.get(OutboxMessage, held_id)
+        assert held is not None
+        held.state = "held"
+    seen.clear()
+    released = record_inbound(factory, "rest", "u-chatty", later + timedelta(seconds=1))
+    assert released.released == 1 and _write_locks(seen) == 1
