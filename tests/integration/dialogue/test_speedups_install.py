@@ -127,3 +127,37 @@ def test_response_variations_are_chosen_like_rasa(installed: list[str]) -> None:
     assert nlg._random_response_for("utter_channel", "wechat", {})["text"] == "微信"  # type: ignore[index]
     assert nlg._random_response_for("utter_channel", "rest", {})["text"] == "网页"  # type: ignore[index]
     assert nlg._random_response_for("utter_conditional", "rest", {"case_no": "XF1"})["text"] == "有号"  # type: ignore[index]
+
+
+async def test_graphs_give_the_same_results_without_dask(trained_model: Path) -> None:
+    from rasa.core.agent import Agent
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    texts = ["你好", "我要反映问题", "信访事项多久能办结？", "公司拖欠我三个月工资该找哪里", "asdfgh", "12345"]
+
+    async def outputs() -> list[Any]:
+        agent = Agent.load(str(trained_model))
+        assert agent.processor is not None
+        found: list[Any] = []
+        for text in texts:
+            parsed = await agent.parse_message(text)
+            tracker = DialogueStateTracker("graph-check", agent.domain.slots)
+            tracker.update(ActionExecuted("action_listen"))
+            tracker.update(UserUttered(text, parsed["intent"], parsed.get("entities", []), parsed))
+            prediction = agent.processor._predict_next_with_tracker(tracker)
+            found.append((parsed["intent"], parsed.get("response_selector", {}).get("faq", {}).get("response"),
+                          prediction.max_confidence_index, round(prediction.max_confidence, 6),
+                          prediction.policy_name))
+        return found
+
+    speedups.uninstall()
+    assert DaskGraphRunner.__dict__["run"].__module__.startswith("rasa.")
+    with_dask = await outputs()
+    speedups.install()
+    assert DaskGraphRunner.__dict__["run"].__module__ == "bot.dialogue.speedups"
+    try:
+        assert await outputs() == with_dask
+    finally:
+        speedups.uninstall()
