@@ -25,6 +25,7 @@ from bot.cases.models import Case
 from bot.cases.service import PetitionSubmission, do_submit_petition
 from bot.outbox.models import OutboxMessage
 from bot.settings import PROJECT_ROOT
+from tests.e2e.console_login import log_in
 from tests.rasa_fixtures import free_port
 
 pytestmark = [pytest.mark.e2e]
@@ -147,20 +148,11 @@ def page(browser, console_server: Console) -> Iterator[object]:  # type: ignore[
     assert problems == [], problems  # no CSP violation, no script error on any page
 
 
-def _login(tab, server: Console, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    tab.goto(server.url + "/console/")
-    assert "/console/login" in tab.url
-    tab.get_by_label("用户名").fill(username)
-    tab.get_by_label("密码").fill(password)
-    tab.get_by_role("button", name="登录").click()
-    tab.wait_for_url(server.url + "/console/")
-
-
 def test_staff_finds_claims_accepts_and_answers_a_case(page, console_server: Console) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
     target = console_server.special["target"]
-    _login(page, console_server, "staff1", STAFF_PW)
+    log_in(page, console_server.url, "staff1", STAFF_PW)
     expect(page.locator("table.cases tbody tr")).to_have_count(22)
 
     # filter the queue down to one case among many
@@ -212,7 +204,7 @@ def test_staff_finds_claims_accepts_and_answers_a_case(page, console_server: Con
 def test_dashboard_escalations_and_letter_registration(page, console_server: Console) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    _login(page, console_server, "staff1", STAFF_PW)
+    log_in(page, console_server.url, "staff1", STAFF_PW)
     page.get_by_role("link", name="统计", exact=True).click()
     expect(page.locator("h1")).to_have_text("信访信息统计")
     assert page.locator("svg.chart").count() >= 5

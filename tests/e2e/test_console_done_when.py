@@ -26,6 +26,7 @@ from bot.cases.db import make_engine, make_session_factory
 from bot.cases.service import PetitionSubmission, do_submit_petition
 from bot.settings import PROJECT_ROOT
 from tests.e2e.channel_adapters import TelegramAdapter
+from tests.e2e.console_login import log_in
 from tests.e2e.test_console_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.test_status_updates_reach_citizens import file_petition, pushed, rate, wait_for
 from tests.rasa_fixtures import Stack
@@ -99,16 +100,6 @@ def _tab(browser: Any) -> Tab:
     return tab
 
 
-def _login(tab: Tab, stack: Stack, username: str, password: str) -> None:
-    page = tab.page
-    page.goto(stack.backoffice_url + "/console/")
-    assert "/console/login" in page.url
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(stack.backoffice_url + "/console/")
-
-
 def _listed(page: Any) -> int:
     found = re.search(r"共 (\d+) 件", page.locator("p.summary").inner_text())
     assert found, page.locator("p.summary").inner_text()
@@ -149,8 +140,8 @@ def test_staff_work_a_chat_case_in_the_console_and_the_citizen_follows_it(stack:
     a, b = _tab(browser), _tab(browser)
     try:
         (name_a, shown_a, pw_a), (name_b, shown_b, pw_b) = STAFF
-        _login(a, stack, name_a, pw_a)
-        _login(b, stack, name_b, pw_b)
+        log_in(a.page, stack.backoffice_url, name_a, pw_a)
+        log_in(b.page, stack.backoffice_url, name_b, pw_b)
 
         # A narrows the queue down to the new case: category and region leave several, the name one
         queue = a.page
