@@ -16,11 +16,11 @@ log = logging.getLogger(__name__)
 
 def display_name(request: Request, username: str) -> str:
     """The display name of a login (the login itself when it cannot be looked up)."""
-    from bot.backoffice.users import get_user
+    from bot.backoffice.users import display_names
 
     try:
-        return get_user(request.app.state.session_factory, username).display_name or username
-    except (PetitionError, AttributeError):
+        return display_names(request.app.state.session_factory).get(username, username)
+    except AttributeError:  # an app without a database (no staff list to ask)
         return username
     except Exception:
         log.warning("display name lookup failed for an error message", exc_info=True)

@@ -381,6 +381,11 @@ def list_users(session_factory: sessionmaker) -> list[User]:
         return list(session.execute(select(User).order_by(User.username)).scalars())
 
 
+def display_names(session_factory: sessionmaker) -> dict[str, str]:
+    """Login → the name colleagues know (the login when no display name is set)."""
+    return {u.username: u.display_name or u.username for u in list_users(session_factory)}
+
+
 def count_users(session_factory: sessionmaker) -> int:
     with transaction(session_factory) as session:
         return int(session.execute(select(func.count()).select_from(User)).scalar_one())

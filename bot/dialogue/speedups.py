@@ -284,8 +284,8 @@ def _patch_graph_runner() -> str | None:
     from rasa.engine.runner.dask import DaskGraphRunner
 
     original = DaskGraphRunner.__dict__.get("run")
-    needed = ("_build_dask_graph", "_add_inputs_to_graph", "_graph_schema")
-    if not callable(original) or not all(hasattr(DaskGraphRunner, n) for n in needed[:2]):
+    helpers = ("_build_dask_graph", "_add_inputs_to_graph")
+    if not callable(original) or not all(callable(getattr(DaskGraphRunner, n, None)) for n in helpers):
         return "DaskGraphRunner.run / _build_dask_graph / _add_inputs_to_graph not found"
 
     def run(self: Any, inputs: dict[str, Any] | None = None, targets: list[str] | None = None) -> dict[str, Any]:

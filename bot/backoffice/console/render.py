@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from bot.backoffice.users import ROLE_LABELS, SCOPE_LABELS, ConsoleSession, list_users
+from bot.backoffice.users import ROLE_LABELS, SCOPE_LABELS, ConsoleSession, display_names
 from bot.cases.channel import CHANNEL_LABELS, Channel
 from bot.cases.deadlines import to_local
 from bot.cases.status import STATUS_LABELS, CaseStatus
@@ -104,11 +104,8 @@ def templates() -> Jinja2Templates:
 
 def staff_names(request: Request) -> dict[str, str]:
     """Login → display name of every console user (pages show colleagues by name)."""
-
     factory = getattr(request.app.state, "session_factory", None)
-    if factory is None:
-        return {}
-    return {u.username: u.display_name or u.username for u in list_users(factory)}
+    return display_names(factory) if factory is not None else {}
 
 
 def render(
