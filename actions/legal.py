@@ -13,6 +13,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions._tracker import today, user_turn
+from bot.knowledge import get_topic
+from bot.knowledge.general import faq_topic_for_channel_question
 from bot.triage import dialogue
 from bot.triage.render import render_chat
 
@@ -22,6 +24,12 @@ FOLLOW_UP = [
     {"title": "登记信访事项", "payload": "/start_petition"},
     {"title": "再问一个问题", "payload": "/ask_legal_channel"},
 ]
+# After a general answer: look at the citizen's own matter next, or file it.
+AFTER_GENERAL_ANSWER = [
+    {"title": "帮我看看我的事", "payload": "/ask_legal_channel"},
+    {"title": "登记信访事项", "payload": "/start_petition"},
+]
+OWN_MATTER_OFFER = "如果想让我看看您自己的事该走哪条途径，请点“帮我看看我的事”，再把经过告诉我。"
 
 
 def _entity_value(tracker: Tracker, name: str) -> str | None:
@@ -42,6 +50,13 @@ class ValidateLegalChannelForm(Action):
         state = tracker.get_slot("triage_info") or {}
         day = today()
         if tracker.get_slot("requested_slot") is None or "pending" not in state:
+            topic = faq_topic_for_channel_question(turn.text, tracker.latest_message or {})
+            if topic is not None:  # a general question: answered from the FAQ, no questions asked
+                return [
+                    SlotSet("triage_info", {"faq_topic": topic}),
+                    SlotSet("triage_answer", "done"),
+                    SlotSet("requested_slot", None),
+                ]
             state = dialogue.start(turn.text)
         elif turn.intent in ENDING_INTENTS and turn.confidence >= 0.7:
             return [SlotSet("triage_info", state), SlotSet("requested_slot", None)]
@@ -87,6 +102,10 @@ class ActionLegalChannel(Action):
     ) -> list[EventType]:
         in_petition = (tracker.active_loop or {}).get("name") == "petition_form"
         state = tracker.get_slot("triage_info") or {}
+        if not in_petition and state.get("faq_topic"):
+            topic = get_topic(str(state["faq_topic"]))
+            dispatcher.utter_message(text=f"{topic.reply_text}\n\n{OWN_MATTER_OFFER}", buttons=AFTER_GENERAL_ANSWER)
+            return [SlotSet("triage_info", None), SlotSet("triage_answer", None)]
         if in_petition or "pending" not in state:
             text = user_turn(tracker).text
             if tracker.get_slot("facts"):

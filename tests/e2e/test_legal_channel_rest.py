@@ -50,3 +50,18 @@ def test_policy_question_gets_an_answer_with_the_article(stack: Stack) -> None:
     sender = f"faq-{uuid.uuid4().hex[:10]}"
     text = "\n".join(stack.texts(sender, "对信访处理意见不满意可以申请复查吗？多长时间内要提出？"))
     assert "复查" in text and "第三十五条" in text
+
+
+def test_general_channel_question_gets_the_general_answer_and_the_offer(stack: Stack) -> None:
+    # A general question ("where do such disputes go?") is answered from the FAQ with the law;
+    # the citizen's own matter is one button away.
+    sender = f"general-{uuid.uuid4().hex[:10]}"
+    replies = stack.send(sender, "医疗纠纷该走什么途径")
+    text = "\n".join(r.get("text") or "" for r in replies)
+    assert "医疗纠纷预防和处理条例" in text and "依据" in text, text
+    buttons = {b["title"]: b["payload"] for r in replies for b in r.get("buttons") or []}
+    assert "帮我看看我的事" in buttons, replies
+    assert stack.tracker(sender)["slots"]["legal_channel"] is None  # nothing was triaged
+
+    follow = stack.send(sender, buttons["帮我看看我的事"])
+    assert any(r.get("buttons") for r in follow), follow  # the consultation's first question
