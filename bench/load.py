@@ -1,14 +1,20 @@
 """Load benchmark: our configuration against Rasa's stock one, on the same data, in one run.
 
     python -m bench.load [--users 50] [--conversations N] [--think S] [--rounds 2]
-                         [--only ours|stock] [--train] [--profile DIR] [--write-docs]
+                         [--rasa-servers 1] [--only ours|stock] [--train] [--profile DIR] [--write-docs]
     python -m bench.load --url https://bot.example.org [--users ...]   # a running deployment
 
 N simulated citizens (asyncio + aiohttp) each run whole petition conversations through the REST
-webhook, one message after the other (the next one ``--think`` seconds after the reply). For
+webhook, one message after the other: the next one a pause after the reply, drawn uniformly from
+0.5–1.5 × ``--think`` (people do not type in step), and each citizen's first message at a random
+moment of the first ``--think`` seconds (no synchronized burst at the start); the draws are
+seeded, so both configurations see the same pacing. For
 each configuration a fresh stack is started (action server, back-office, one Rasa server, empty
 SQLite case store and tracker store, as ``make run`` serves it); runs alternate ours, stock,
-ours, stock. Measured: messages per second, latency percentiles per message, errors (non-200,
+ours, stock. With ``--rasa-servers N`` each stack runs N Rasa servers on one SQLite tracker file
+and a Redis lock store (``REDIS_URL``, default ``redis://127.0.0.1:6379``); a citizen's messages
+always go to the same server (chosen by a hash of the sender id, as a balancer hashing on the
+conversation would), for both configurations alike. Measured: messages per second, latency percentiles per message, errors (non-200,
 no reply text, no case number at the end, timeouts), peak resident memory of each process,
 Rasa's time from process start to ``/status`` naming the loaded model. Training seconds come
 from the model cache's sidecar (``--train`` retrains both cold, in this run); intent macro-F1
@@ -24,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import secrets
 import subprocess
@@ -32,6 +39,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -58,6 +66,8 @@ TARGET_TRAIN_S = 90.0
 #: the summary confirmed. The reply to the last message must carry the case number.
 #: :func:`conversation` gives each simulated citizen an ID and phone number of their own (the
 #: same person filing the same matter twice is a repeat petition, not a new case).
+PACING_SEED = 20261123  # the citizens' pauses: the same sequence for every run and configuration
+
 CONVERSATION: tuple[str, ...] = (
     "我要投诉，公司拖欠我工资",
     "同意",
@@ -108,6 +118,7 @@ class RunStats:
     conversations: int = 0
     completed: int = 0  # conversations that ended with a case number
     latencies_ms: list[float] = field(default_factory=list)
+    step_ms: dict[int, list[float]] = field(default_factory=dict)  # latencies by message number
     errors: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     ready_s: float | None = None
@@ -140,15 +151,27 @@ def reply_texts(payload: Any) -> list[str]:
     return [str(m["text"]) for m in payload if isinstance(m, dict) and m.get("text")]
 
 
-async def _conversation(session: Any, url: str, stats: RunStats, think: float, tag: str, number: int) -> None:
+def server_for(sender: str, urls: Sequence[str]) -> str:
+    """The Rasa server of a conversation: the same one for every message of a sender."""
+    return urls[zlib.crc32(sender.encode("utf-8")) % len(urls)]
+
+
+def pause(rng: random.Random, think: float) -> float:
+    """A citizen's pause before the next message: uniform in 0.5–1.5 × ``think`` (mean ``think``)."""
+    return rng.uniform(0.5 * think, 1.5 * think) if think > 0 else 0.0
+
+
+async def _conversation(session: Any, urls: Sequence[str], stats: RunStats, think: float, tag: str,
+                        number: int, rng: random.Random | None = None) -> None:
     import aiohttp
 
     sender = f"load-{tag}-{uuid.uuid4().hex[:12]}"
+    url = server_for(sender, urls)
     messages = conversation(number)
     last = len(messages) - 1
     for index, text in enumerate(messages):
         if index and think:
-            await asyncio.sleep(think)
+            await asyncio.sleep(pause(rng, think) if rng else think)
         start = time.perf_counter()
         try:
             async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}) as resp:
@@ -158,7 +181,9 @@ async def _conversation(session: Any, url: str, stats: RunStats, think: float, t
             stats.latencies_ms.append((time.perf_counter() - start) * 1000)
             stats.error("timeout or connection")
             return
-        stats.latencies_ms.append((time.perf_counter() - start) * 1000)
+        elapsed = (time.perf_counter() - start) * 1000
+        stats.latencies_ms.append(elapsed)
+        stats.step_ms.setdefault(index, []).append(elapsed)
         if status != 200:
             stats.error(f"HTTP {status}")
             return
@@ -176,37 +201,43 @@ async def _conversation(session: Any, url: str, stats: RunStats, think: float, t
                 stats.error("no case number")
 
 
-async def drive(url: str, stats: RunStats, conversations: int, think: float, tag: str, first: int = 0) -> None:
+async def drive(urls: Sequence[str], stats: RunStats, conversations: int, think: float, tag: str,
+                first: int = 0) -> None:
     """``stats.users`` citizens share ``conversations`` whole conversations; fills ``stats``."""
     import aiohttp
 
     remaining = conversations
 
-    async def citizen() -> None:
+    async def citizen(seat: int) -> None:
         nonlocal remaining
+        rng = random.Random(PACING_SEED + seat)
+        if think > 0:
+            await asyncio.sleep(rng.uniform(0.0, think))  # arrivals spread, not one burst
         while remaining > 0:
             remaining -= 1
             number = first + stats.conversations
             stats.conversations += 1
-            await _conversation(session, url, stats, think, tag, number)
+            await _conversation(session, urls, stats, think, tag, number, rng)
 
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         start = time.perf_counter()
-        await asyncio.gather(*(citizen() for _ in range(stats.users)))
+        await asyncio.gather(*(citizen(seat) for seat in range(stats.users)))
         stats.seconds = time.perf_counter() - start
 
 
-def load(url: str, config: str, users: int, conversations: int, think: float,
+def load(url: str | Sequence[str], config: str, users: int, conversations: int, think: float,
          sample: Any = None) -> RunStats:
-    """One measured run (after one unmeasured warm-up conversation). ``sample()`` is called
-    every 0.5 s from a thread while the load runs (memory sampling)."""
+    """One measured run (after one unmeasured warm-up conversation per server). ``sample()`` is
+    called every 0.5 s from a thread while the load runs (memory sampling)."""
+    urls = [url] if isinstance(url, str) else list(url)
     stats = RunStats(config=config, users=users)
     # Citizens of a run are numbered from a random start: runs against one deployment (--url)
     # do not repeat each other's petitions.
     first = secrets.randbelow(300_000)
-    asyncio.run(drive(url, RunStats(config=config, users=1), 1, 0.0, "warmup", first))
+    for server in urls:
+        asyncio.run(drive([server], RunStats(config=config, users=1), 1, 0.0, "warmup", first))
     stop = threading.Event()
 
     def sampler() -> None:
@@ -217,7 +248,7 @@ def load(url: str, config: str, users: int, conversations: int, think: float,
     if thread:
         thread.start()
     try:
-        asyncio.run(drive(url, stats, conversations, think, config, first + 1))
+        asyncio.run(drive(urls, stats, conversations, think, config, first + 1))
     finally:
         stop.set()
         if thread:
@@ -269,7 +300,17 @@ def ensure_models(which: Sequence[str], *, train: bool, ours: str | None, stock:
     return out
 
 
-def run_stack(model: Model, users: int, conversations: int, think: float, profile: Path | None) -> RunStats:
+def shared_lock_store(prefix: str) -> dict[str, Any]:
+    """The Redis lock store of several Rasa servers (``REDIS_URL``), keys under ``prefix``."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379")
+    return {"type": "bot.dialogue.lock_store.AtomicRedisLockStore", "url": url.hostname or "127.0.0.1",
+            "port": url.port or 6379, "db": 1, "key_prefix": prefix}
+
+
+def run_stack(model: Model, users: int, conversations: int, think: float, profile: Path | None,
+              servers: int = 1) -> RunStats:
     from bench import stack as stk
 
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-load-{model.config}-"))
@@ -277,16 +318,18 @@ def run_stack(model: Model, users: int, conversations: int, think: float, profil
     if profile:
         profile.mkdir(parents=True, exist_ok=True)
         out = profile / f"rasa-{model.config}-{int(time.time())}.prof"
-    spec = stk.StackSpec(model=model.path, workdir=workdir, launcher=model.launcher, profile_to=out)
+    lock_store = shared_lock_store(f"bench-{uuid.uuid4().hex[:8]}") if servers > 1 else None
+    spec = stk.StackSpec(model=model.path, workdir=workdir, launcher=model.launcher, profile_to=out,
+                         rasa_servers=servers, lock_store=lock_store)
     print(f"[load] starting the stack with {model.path.name} in {workdir} ...", file=sys.stderr)
     running = stk.start(spec)
     try:
         before = {**running.cpu(), "load generator": _own_cpu()}
-        stats = load(running.rasa_urls[0], model.config, users, conversations, think, running.sample_rss)
+        stats = load(running.rasa_urls, model.config, users, conversations, think, running.sample_rss)
         after = {**running.cpu(), "load generator": _own_cpu()}
         stats.cpu_s = {name: after[name] - before[name] for name in before}
         running.sample_rss()
-        stats.ready_s = running.rasa[0].ready_s
+        stats.ready_s = max(p.ready_s or 0.0 for p in running.rasa)
         stats.rss_mib = {p.name: p.peak_rss_kib / 1024 for p in running.procs}
     finally:
         running.stop()
@@ -323,6 +366,19 @@ def macro_f1(model: Path) -> float | None:
 # --------------------------------------------------------------------------- report
 
 
+def step_rows(ours: RunStats, stock: RunStats | None) -> str:
+    """p50/p95 per message of the scripted conversation, ours beside stock."""
+    rows = []
+    for step, text in enumerate(CONVERSATION):
+        label = text if len(text) <= 12 else text[:11] + "…"
+        cells: list[Any] = [step + 1, label]
+        for stats in (ours, stock):
+            values = stats.step_ms.get(step) if stats else None
+            cells += [_num(percentile(values, 50), 0), _num(percentile(values, 95), 0)] if values else ["—", "—"]
+        rows.append(cells)
+    return table(["#", "message", "ours p50 ms", "ours p95 ms", "stock p50 ms", "stock p95 ms"], rows)
+
+
 def merge(runs: Sequence[RunStats]) -> RunStats:
     """The runs of one configuration taken together (throughput over the summed time)."""
     total = RunStats(config=runs[0].config, users=runs[0].users)
@@ -331,6 +387,8 @@ def merge(runs: Sequence[RunStats]) -> RunStats:
         total.completed += run.completed
         total.latencies_ms += run.latencies_ms
         total.seconds += run.seconds
+        for step, values in run.step_ms.items():
+            total.step_ms.setdefault(step, []).extend(values)
         for kind, count in run.errors.items():
             total.errors[kind] = total.errors.get(kind, 0) + count
         for name, mib in run.rss_mib.items():
@@ -429,9 +487,12 @@ def report(runs: Sequence[RunStats], models: dict[str, Model], f1: dict[str, flo
     checks = verdicts(ours, stock, models, f1)
     lines = [
         f"Run {stamp}. {args.users} concurrent simulated citizens, {args.conversations} whole petition "
-        f"conversations per run ({len(CONVERSATION)} messages each), think time {args.think:g} s between a "
-        "reply and the next message; runs alternate ours / stock on freshly started stacks (one Rasa "
-        "server, the same action server and back-office, SQLite case and tracker stores).",
+        f"conversations per run ({len(CONVERSATION)} messages each), think time {args.think:g} s on average between a "
+        "reply and the next message (uniform 0.5–1.5×, seeded; first messages spread over the first "
+        f"{args.think:g} s); runs alternate ours / stock on freshly started stacks ("
+        + ("one Rasa server" if args.rasa_servers == 1 else
+           f"{args.rasa_servers} Rasa servers sharing a Redis lock store, each citizen on one of them")
+        + ", the same action server and back-office, SQLite case and tracker stores).",
         "Models: " + "; ".join(
             f"{name} `{m.path.name}` served by "
             + ("`python -m bot.dialogue.serve` (Rasa with bot.dialogue.speedups)" if m.launcher == "ours"
@@ -442,6 +503,7 @@ def report(runs: Sequence[RunStats], models: dict[str, Model], f1: dict[str, flo
             f"{name} — **{'PASS' if ok else 'FAIL' if ok is False else 'not measured'}**" for name, ok in checks
         ) + ".",
         "Each run:\n\n" + run_rows(runs),
+        "Latency by message of the conversation (all runs of a configuration):\n\n" + step_rows(ours, stock),
     ]
     errors = {k: v for r in runs for k, v in r.errors.items()}
     if errors:
@@ -480,6 +542,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="seconds a citizen waits after a reply before the next message (1.0)")
     parser.add_argument("--rounds", type=int, default=2, help="alternations ours/stock (2)")
     parser.add_argument("--only", choices=["ours", "stock"], help="measure one configuration only")
+    parser.add_argument("--rasa-servers", type=int, default=1,
+                        help="Rasa server processes per stack, for both configurations (1)")
     parser.add_argument("--train", action="store_true",
                         help="retrain the models cold in this run (else: training seconds from the cache)")
     parser.add_argument("--model", help="our model (default: the cached model of this checkout)")
@@ -494,8 +558,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.conversations is None:
         args.conversations = 2 * args.users
-    if args.users < 1 or args.conversations < 1 or args.rounds < 1:
-        parser.error("--users, --conversations and --rounds must be at least 1")
+    if args.users < 1 or args.conversations < 1 or args.rounds < 1 or args.rasa_servers < 1:
+        parser.error("--users, --conversations, --rounds and --rasa-servers must be at least 1")
     return args
 
 
@@ -517,7 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                stock_launcher=args.stock_launcher)
         for _ in range(args.rounds):
             for name in which:
-                runs.append(run_stack(models[name], args.users, args.conversations, args.think, args.profile))
+                runs.append(run_stack(models[name], args.users, args.conversations, args.think, args.profile,
+                                      args.rasa_servers))
                 print(run_rows(runs[-1:]), file=sys.stderr)
         if not args.no_f1:
             f1 = {name: macro_f1(model.path) for name, model in models.items()}

@@ -40,6 +40,16 @@ one keeps Rasa's behaviour and only removes repeated work:
    The same nodes are now called directly, each once, dependencies first, with the same
    inputs; the minimal sub-graph per set of targets is computed once.
 
+8. **Action calls carry the conversation's recent detail and its older text only.** Rasa sends
+   the whole tracker with every call to the action server — every event of the session as a
+   dict, each user message with its full parse data (intent ranking, entities, FAQ ranking) —
+   several times per message (the form's validation, the form, the final action). The call now
+   carries every event from the second-to-last user message on exactly as Rasa would, and
+   before it only what the actions read from older turns: each user message (text, time,
+   channel, id) and bot message (text, time), and the markers that change which events count
+   (restart, session start, undo, rewind). Slots, the latest message and the active loop are
+   sent as before. An action that needs more of the old history must read the tracker store.
+
 Rasa is pinned (``requirements.lock``); when an upgrade changes a patched function's shape,
 :func:`install` logs that it skipped the fix instead of guessing.
 """
@@ -321,6 +331,60 @@ def _patch_graph_runner() -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- 8. slim action calls
+
+#: Older events the action server still receives (besides user and bot messages): they change
+#: which events count (rasa_sdk's applied_events / events_after_latest_restart).
+_MARKERS = frozenset({"restart", "session_started", "undo", "rewind", "action_reexecution"})
+
+
+def slim_events(events: list[Any]) -> list[dict[str, Any]]:
+    """The events of an action call: full from the second-to-last user message on, text before."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    user_at = [i for i, event in enumerate(events) if isinstance(event, UserUttered)]
+    cut = user_at[-2] if len(user_at) >= 2 else 0
+    head: list[dict[str, Any]] = []
+    for event in events[:cut]:
+        if isinstance(event, UserUttered):
+            head.append({
+                "event": "user", "timestamp": event.timestamp, "text": event.text,
+                "input_channel": event.input_channel, "message_id": event.message_id,
+            })
+        elif isinstance(event, BotUttered):
+            head.append({"event": "bot", "timestamp": event.timestamp, "text": event.text})
+        elif getattr(event, "type_name", None) in _MARKERS:
+            head.append(event.as_dict())
+    return head + [event.as_dict() for event in events[cut:]]
+
+
+def _patch_action_payload() -> str | None:
+    import rasa
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.trackers import EventVerbosity
+
+    original = RemoteAction.__dict__.get("_action_call_format")
+    if not callable(original) or not callable(getattr(RemoteAction, "_is_selective_domain_enabled", None)):
+        return "RemoteAction._action_call_format / _is_selective_domain_enabled not found"
+
+    def _action_call_format(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:
+        tracker_state = tracker.current_state(EventVerbosity.NONE)  # everything but the events
+        tracker_state["events"] = slim_events(list(tracker.events))
+        result = {
+            "next_action": self._name,
+            "sender_id": tracker.sender_id,
+            "tracker": tracker_state,
+            "version": rasa.__version__,
+        }
+        if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+            result["domain"] = domain.as_dict()
+        return result
+
+    RemoteAction._action_call_format = _action_call_format
+    _undo["slim action calls"] = lambda: setattr(RemoteAction, "_action_call_format", original)
+    return None
+
+
 # --------------------------------------------------------------------------- install
 
 FIXES: dict[str, Callable[[], str | None]] = {
@@ -331,6 +395,7 @@ FIXES: dict[str, Callable[[], str | None]] = {
     "event broker without reload": _patch_stream_events,
     "response choice": _patch_response_choice,
     "graph runner": _patch_graph_runner,
+    "slim action calls": _patch_action_payload,
 }
 
 

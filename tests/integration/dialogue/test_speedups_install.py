@@ -161,3 +161,76 @@ async def test_graphs_give_the_same_results_without_dask(trained_model: Path) ->
         assert await outputs() == with_dask
     finally:
         speedups.uninstall()
+
+
+def _conversation() -> Any:
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActiveLoop,
+        BotUttered,
+        SessionStarted,
+        SlotSet,
+        UserUttered,
+    )
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    def user(text: str, intent: str, t: float) -> UserUttered:
+        return UserUttered(
+            text, intent={"name": intent, "confidence": 0.9},
+            parse_data={"intent": {"name": intent, "confidence": 0.9}, "entities": [],
+                        "intent_ranking": [{"name": intent, "confidence": 0.9}] * 10, "text": text},
+            timestamp=t, input_channel="rest", message_id=f"m{t}",
+        )
+
+    events = [
+        ActionExecuted("action_session_start", timestamp=1), SessionStarted(timestamp=1),
+        ActionExecuted("action_listen", timestamp=1),
+        user("我要信访", "start_petition", 2), ActionExecuted("petition_form", timestamp=2),
+        ActiveLoop("petition_form", timestamp=2), SlotSet("requested_slot", "consent", timestamp=2),
+        BotUttered("请问您是否同意？", {"buttons": [{"title": "同意", "payload": "/affirm"}]}, timestamp=2),
+        ActionExecuted("action_listen", timestamp=2),
+        user("同意", "affirm", 3), ActionExecuted("petition_form", timestamp=3),
+        SlotSet("consent", True, timestamp=3), BotUttered("请问您的姓名？", timestamp=3),
+        ActionExecuted("action_listen", timestamp=3),
+        user("张三", "inform", 4), SlotSet("name", "张三", timestamp=4),
+    ]
+    return DialogueStateTracker.from_events("citizen-slim-1", events)
+
+
+def test_action_calls_carry_recent_events_in_full_and_older_text() -> None:
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import EventVerbosity
+    from rasa_sdk import Tracker
+
+    from actions._tracker import channel_of, returning_from_interruption, transcript
+
+    tracker = _conversation()
+    action = RemoteAction("validate_petition_form", None)
+    speedups.install()  # the earlier test left Rasa as shipped
+    try:
+        body = action._action_call_format(tracker, Domain.empty())
+    finally:
+        speedups.uninstall()
+    full = tracker.current_state(EventVerbosity.ALL)
+
+    slim_events = body["tracker"].pop("events")
+    full_events = full.pop("events")
+    assert body["tracker"] == full  # slots, latest message, loop … unchanged
+    # from the second-to-last user message on: exactly Rasa's events
+    cut = [i for i, e in enumerate(full_events) if e["event"] == "user"][-2]
+    assert slim_events[-(len(full_events) - cut):] == full_events[cut:]
+    # before it: user and bot text (no parse data), the session marker; no slot or action events
+    head = slim_events[: len(slim_events) - (len(full_events) - cut)]
+    assert [e["event"] for e in head] == ["session_started", "user", "bot"]
+    assert "parse_data" not in head[1] and head[1]["text"] == "我要信访"
+
+    # what the actions read is the same from either payload
+    slim = Tracker.from_dict({**body["tracker"], "events": slim_events})
+    whole = Tracker.from_dict({**full, "events": full_events})
+    assert transcript(slim) == transcript(whole)
+    assert channel_of(slim) == channel_of(whole) == "rest"
+    assert returning_from_interruption(slim) == returning_from_interruption(whole)
+    assert slim.slots_to_validate() == whole.slots_to_validate() == {"name": "张三"}
+    assert slim.latest_message == whole.latest_message
+    assert len(str(body)) < len(str({"tracker": {**full, "events": full_events}}))

@@ -71,7 +71,7 @@ def test_verdicts_compare_with_stock() -> None:
 
 
 def test_report_prints_the_ratio() -> None:
-    args = argparse.Namespace(users=50, conversations=100, think=1.0)
+    args = argparse.Namespace(users=50, conversations=100, think=1.0, rasa_servers=1)
     runs = [stats("ours", [100.0] * 100, 1.0), stats("stock", [900.0] * 20, 1.0)]
     text = report(runs, {}, {}, args, "now")
     assert "| throughput (messages/s) | 100.0 | 20.0 | 5.00× |" in text
@@ -96,3 +96,51 @@ def test_stack_endpoints_keep_the_project_store_type_and_replace_addresses(tmp_p
     pg = stack_endpoints(tmp_path, "http://a", {"dialect": "postgresql", "db": "x"}, {"type": "redis"})
     assert pg["tracker_store"]["dialect"] == "postgresql" and pg["lock_store"] == {"type": "redis"}
     assert pg["tracker_store"]["type"] == data["tracker_store"]["type"]
+
+
+def test_each_conversation_stays_on_one_server_and_servers_share_the_load() -> None:
+    from bench.load import server_for
+
+    urls = ["http://127.0.0.1:1", "http://127.0.0.1:2"]
+    senders = [f"load-ours-{i:04d}" for i in range(400)]
+    chosen = [server_for(s, urls) for s in senders]
+    assert chosen == [server_for(s, urls) for s in senders]  # stable for a sender
+    assert 120 < chosen.count(urls[0]) < 280  # both servers get a fair share
+    assert server_for("anyone", urls[:1]) == urls[0]
+
+
+def test_rasa_servers_option() -> None:
+    from bench.load import parse_args
+
+    assert parse_args([]).rasa_servers == 1
+    assert parse_args(["--rasa-servers", "2"]).rasa_servers == 2
+    with pytest.raises(SystemExit):
+        parse_args(["--rasa-servers", "0"])
+
+
+def test_report_shows_latency_by_message_for_both_configurations() -> None:
+    args = argparse.Namespace(users=50, conversations=100, think=1.0, rasa_servers=2)
+    ours = stats("ours", [100.0] * 4, 1.0)
+    ours.step_ms = {0: [10.0, 30.0], 16: [200.0, 400.0]}
+    stock = stats("stock", [900.0] * 2, 1.0)
+    stock.step_ms = {0: [900.0, 900.0]}
+    text = report([ours, stock], {}, {}, args, "now")
+    assert "2 Rasa servers sharing a Redis lock store" in text
+    first = next(line for line in text.splitlines() if line.startswith("| 1 | 我要投诉"))
+    assert first.rstrip(" |").split(" | ")[2:6] == ["20", "29", "900", "900"]
+    last = next(line for line in text.splitlines() if line.startswith("| 17 | 确认提交"))
+    assert last.rstrip(" |").split(" | ")[2:6] == ["300", "390", "—", "—"]
+
+
+def test_pauses_average_the_think_time_and_repeat_per_seed() -> None:
+    import random
+
+    from bench.load import pause
+
+    draws = [pause(random.Random(7), 1.0) for _ in range(3)]
+    assert draws[0] == draws[1] == draws[2]  # same seed, same pacing for every configuration
+    rng = random.Random(1)
+    many = [pause(rng, 1.0) for _ in range(5000)]
+    assert min(many) >= 0.5 and max(many) <= 1.5
+    assert abs(sum(many) / len(many) - 1.0) < 0.02
+    assert pause(rng, 0.0) == 0.0
