@@ -98,6 +98,10 @@ def test_full_petition_with_correction_and_interruption(stack: Stack) -> None:
     }
     assert {k: case.get(k) for k in expected} == expected
     assert case["due_at"] and case["created_at"]
+    # the whole chat is on the case, from the first message on (action calls carry older turns as text)
+    said = [turn["text"] for turn in case["transcript"] if turn["role"] == "citizen"]
+    assert said[:2] == ["我要投诉，公司拖欠我工资", "同意"] and said[-1] == "确认提交"
+    assert any(turn["role"] == "assistant" and "姓名" in turn["text"] for turn in case["transcript"])
     listed = stack.api("GET", "/api/cases").json()
     items = listed["items"] if isinstance(listed, dict) else listed
     assert case["case_no"] in [item["case_no"] for item in items]
