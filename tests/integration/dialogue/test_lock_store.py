@@ -140,3 +140,35 @@ def test_rasas_own_store_reads_what_ours_wrote(prefix: str) -> None:
     theirs = RedisLockStore(host=HOST, port=PORT, db=1, key_prefix=prefix)
     lock = theirs.get_lock("c6")
     assert lock is not None and lock.now_serving == number
+
+
+def test_one_uncontended_message_costs_three_redis_round_trips(prefix: str) -> None:
+    store = make_store(prefix)
+    store.issue_ticket("warm", lock_lifetime=1)  # scripts loaded once per connection pool
+    calls: list[str] = []
+    original = store.red.execute_command
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(str(args[0]))
+        return original(*args, **kwargs)
+
+    store.red.execute_command = counting  # type: ignore[method-assign]
+
+    async def one_message() -> None:
+        async with store.lock("c7", lock_lifetime=30, wait_time_in_seconds=0.02):
+            pass
+
+    asyncio.run(one_message())
+    assert calls == ["EVALSHA", "GET", "EVALSHA"]  # issue, check, finish
+    assert store.get_lock("c7") is None
+
+
+def test_numbers_restart_after_every_ticket_expired_as_in_rasa(prefix: str) -> None:
+    store = make_store(prefix)
+    assert store.issue_ticket("c8", lock_lifetime=0.05) == 0
+    assert store.issue_ticket("c8", lock_lifetime=0.05) == 1
+    time.sleep(0.1)
+    assert store.issue_ticket("c8", lock_lifetime=60) == 0  # TicketLock: no live ticket -> 0
+    lock = store.get_lock("c8")
+    assert lock is not None and [t.number for t in lock.tickets] == [0]
+    assert lock.conversation_id == "c8"
