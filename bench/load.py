@@ -1,24 +1,28 @@
 """Load benchmark: our configuration against Rasa's stock one, on the same data, in one run.
 
     python -m bench.load [--users 50] [--conversations N] [--think S] [--rounds 2]
-                         [--rasa-servers 1] [--only ours|stock] [--train] [--profile DIR] [--write-docs]
+                         [--rasa-servers 2] [--only ours|stock] [--train] [--profile DIR] [--write-docs]
     python -m bench.load --url https://bot.example.org [--users ...]   # a running deployment
 
 N simulated citizens (asyncio + aiohttp) each run whole petition conversations through the REST
 webhook, one message after the other: the next one a pause after the reply, drawn uniformly from
 0.5–1.5 × ``--think`` (people do not type in step), and each citizen's first message at a random
 moment of the first ``--think`` seconds (no synchronized burst at the start); the draws are
-seeded, so both configurations see the same pacing. For
-each configuration a fresh stack is started (action server, back-office, one Rasa server, empty
-SQLite case store and tracker store, as ``make run`` serves it); runs alternate ours, stock,
-ours, stock. With ``--rasa-servers N`` each stack runs N Rasa servers on one SQLite tracker file
-and a Redis lock store (``REDIS_URL``, default ``redis://127.0.0.1:6379``); a citizen's messages
-always go to the same server (chosen by a hash of the sender id, as a balancer hashing on the
-conversation would), for both configurations alike. Measured: messages per second, latency percentiles per message, errors (non-200,
-no reply text, no case number at the end, timeouts), peak resident memory of each process,
-Rasa's time from process start to ``/status`` naming the loaded model. Training seconds come
-from the model cache's sidecar (``--train`` retrains both cold, in this run); intent macro-F1
-on the held-out split comes from ``bench.nlu`` (run in a child process per model).
+seeded, so both configurations see the same pacing.
+
+For each configuration a fresh stack is started: the action server, the back-office, empty
+SQLite case and tracker stores and ``--rasa-servers`` Rasa servers (2 by default, as in the
+production topology of ``docker/``) sharing the tracker file and a Redis lock store
+(``REDIS_URL``, default ``redis://127.0.0.1:6379``). A citizen's messages always go to the same
+server, chosen by a hash of the sender id, as a balancer hashing on the conversation would; the
+same for both configurations. Runs alternate ours, stock, ours, stock.
+
+Measured: messages per second, latency percentiles (overall and per message of the script),
+errors (non-200, no reply text, no case number at the end, timeouts), CPU seconds and peak
+resident memory of each process, Rasa's time from process start to ``/status`` naming the loaded
+model. Training seconds come from the model cache's sidecar (``--train`` retrains both cold, in
+this run); intent macro-F1 on the held-out split comes from ``bench.nlu`` (run in a child process
+per model).
 
 The stock configuration is ``bench/stock/config.yml`` (what ``rasa init`` writes, with
 JiebaTokenizer), cached as ``models/stock-<hash>.tar.gz``. ``--write-docs`` replaces the
@@ -542,8 +546,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="seconds a citizen waits after a reply before the next message (1.0)")
     parser.add_argument("--rounds", type=int, default=2, help="alternations ours/stock (2)")
     parser.add_argument("--only", choices=["ours", "stock"], help="measure one configuration only")
-    parser.add_argument("--rasa-servers", type=int, default=1,
-                        help="Rasa server processes per stack, for both configurations (1)")
+    parser.add_argument("--rasa-servers", type=int, default=2,
+                        help="Rasa server processes per stack, for both configurations (2, as in production)")
     parser.add_argument("--train", action="store_true",
                         help="retrain the models cold in this run (else: training seconds from the cache)")
     parser.add_argument("--model", help="our model (default: the cached model of this checkout)")

@@ -112,8 +112,8 @@ def test_each_conversation_stays_on_one_server_and_servers_share_the_load() -> N
 def test_rasa_servers_option() -> None:
     from bench.load import parse_args
 
-    assert parse_args([]).rasa_servers == 1
-    assert parse_args(["--rasa-servers", "2"]).rasa_servers == 2
+    assert parse_args([]).rasa_servers == 2  # as in production (docker/)
+    assert parse_args(["--rasa-servers", "1"]).rasa_servers == 1
     with pytest.raises(SystemExit):
         parse_args(["--rasa-servers", "0"])
 
