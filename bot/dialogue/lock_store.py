@@ -54,6 +54,8 @@ class AtomicRedisLockStore(RedisLockStore):
         settings.update(kwargs)
         chosen = {key: settings[key] for key in _CONNECTION_KEYS if settings.get(key) is not None}
         super().__init__(host=host or "localhost", **chosen)
+        # registering sends nothing: each script is loaded into Redis on its first call
+        self._scripts = {name: self.red.register_script(_LUA_COMMON + body) for name, body in _LUA.items()}
 
     # --- atomic primitives -------------------------------------------------------------------
 
@@ -61,10 +63,7 @@ class AtomicRedisLockStore(RedisLockStore):
         return self.key_prefix + conversation_id
 
     def _script(self, name: str) -> Any:
-        scripts: dict[str, Any] = self.__dict__.setdefault("_scripts", {})
-        if name not in scripts:
-            scripts[name] = self.red.register_script(_LUA_COMMON + _LUA[name])
-        return scripts[name]
+        return self._scripts[name]
 
     # --- LockStore API -----------------------------------------------------------------------
 
@@ -87,7 +86,7 @@ class AtomicRedisLockStore(RedisLockStore):
         )
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
-        # finish_serving deletes the lock in the same transaction when no ticket is left;
+        # finish_serving deletes the lock in the same script when no ticket is left;
         # a separate "is anyone waiting? then delete" step would race with a new ticket.
         self.finish_serving(conversation_id, ticket_number)
 
