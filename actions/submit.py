@@ -7,6 +7,7 @@ stored first (they were submitted earlier).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -82,9 +83,11 @@ class ActionSubmitPetition(Action):
             transcript=transcript(tracker),
             triage=tracker.get_slot("triage_info"),
         )
-        _drain_spool_first()
+        # The database work runs in a worker thread: the action server's event loop keeps serving
+        # other citizens' form turns while this one waits for the (SQLite: single) writer.
+        await asyncio.to_thread(_drain_spool_first)
         try:
-            result = do_submit_petition(session_factory(), submission)
+            result = await asyncio.to_thread(do_submit_petition, session_factory(), submission)
         except StorageUnavailable as exc:
             if _keep_in_spool(submission):  # nothing is lost: the number follows through the outbox
                 dispatcher.utter_message(text=KEPT)
@@ -101,7 +104,7 @@ class ActionSubmitPetition(Action):
                 duplicate_of=result.duplicate_of, linked_to=result.linked_to, status=result.status.value,
             )
         )
-        linked = _link_attachments(result.case_no, submission.channel, tracker.sender_id)
+        linked = await asyncio.to_thread(_link_attachments, result.case_no, submission.channel, tracker.sender_id)
         if linked:
             dispatcher.utter_message(text=ATTACHMENTS_LINKED.format(count=linked))
         return [*reset_events(), SlotSet("case_no", result.case_no)]
