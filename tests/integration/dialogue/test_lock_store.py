@@ -144,23 +144,47 @@ def test_rasas_own_store_reads_what_ours_wrote(prefix: str) -> None:
 
 def test_one_uncontended_message_costs_three_redis_round_trips(prefix: str) -> None:
     store = make_store(prefix)
-    store.issue_ticket("warm", lock_lifetime=1)  # scripts loaded once per connection pool
     calls: list[str] = []
-    original = store.red.execute_command
-
-    def counting(*args: object, **kwargs: object) -> object:
-        calls.append(str(args[0]))
-        return original(*args, **kwargs)
-
-    store.red.execute_command = counting  # type: ignore[method-assign]
 
     async def one_message() -> None:
+        client, _ = store._async_client()
+        async with store.lock("warm", lock_lifetime=30):  # scripts loaded once per client
+            pass
+        original = client.execute_command
+
+        async def counting(*args: object, **kwargs: object) -> object:
+            calls.append(str(args[0]))
+            return await original(*args, **kwargs)
+
+        client.execute_command = counting
         async with store.lock("c7", lock_lifetime=30, wait_time_in_seconds=0.02):
             pass
 
     asyncio.run(one_message())
     assert calls == ["EVALSHA", "GET", "EVALSHA"]  # issue, check, finish
     assert store.get_lock("c7") is None
+
+
+def test_the_event_loop_runs_while_a_lock_round_trip_is_under_way(prefix: str) -> None:
+    store = make_store(prefix)
+    ticks: list[int] = []
+
+    async def ticker(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            ticks.append(1)
+            await asyncio.sleep(0)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(ticker(stop))
+        for _ in range(20):
+            async with store.lock("c9", lock_lifetime=30, wait_time_in_seconds=0.02):
+                pass
+        stop.set()
+        await task
+
+    asyncio.run(scenario())
+    assert len(ticks) > 20  # the other task ran during the lock's Redis calls
 
 
 def test_numbers_restart_after_every_ticket_expired_as_in_rasa(prefix: str) -> None:
