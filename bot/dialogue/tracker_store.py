@@ -92,7 +92,8 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             query = self._event_query(
                 session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
             )
-            ids = [int(row_id) for (row_id,) in query.with_entities(self.SQLEvent.id)]
+            # the ids as a plain Core result (no ORM row processing: this runs for every message)
+            ids = [int(row_id) for row_id in session.execute(query.with_entities(self.SQLEvent.id).statement).scalars()]
             missing = self.event_cache.missing(sender_id, ids)
             fetched: dict[int, str] = {}
             if missing:
