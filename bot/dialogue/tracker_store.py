@@ -14,6 +14,12 @@ ciphertext (``pii1:<kid>:...``). Rows written by the plain ``SQL`` store stay re
 ``python -m bot.security rotate-keys --tracker-url ...`` encrypts them. The other columns
 (sender id, event type, timestamp, intent and action names) stay clear: Rasa queries them.
 
+Per process it keeps the decrypted events of recent conversations (``bot.dialogue.event_cache``)
+and the tracker it saved last for each: when the next load finds in the database exactly the
+rows of that save, and the tracker was not changed since (a message that failed before its save
+changes it), the same tracker is returned instead of replaying every event again. Both are
+bounded by ``TRACKER_EVENT_CACHE``; the database stays the truth.
+
 Creating the store is also the Rasa server's start hook: ID and phone numbers are masked in
 its logs from then on, and it refuses to start without ``PII_KEYS``.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
@@ -43,23 +50,30 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         prepare_process("rasa")
         super().__init__(*args, **kwargs)
         self.event_cache = EventCache(get_settings().tracker_event_cache)
-        #: sender → rows of the current session as listed by the last load (used once by save)
-        self._loaded_counts: dict[str, int] = {}
+        #: sender → row ids of the current session as listed by the last load (used once by save)
+        self._loaded_ids: dict[str, tuple[int, ...]] = {}
+        #: sender → the tracker this process last saved, with its rows (see ``_reuse``)
+        self._trackers: OrderedDict[str, tuple[tuple[int, ...], Any, DialogueStateTracker]] = OrderedDict()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the tracker's new events (as the parent does, with sealed data).
 
         The events the store lacks are counted once and both streamed to the event broker and
         written (the parent counts them twice when a broker is configured)."""
-        loaded = self._loaded_counts.pop(tracker.sender_id, None)
+        loaded_ids = self._loaded_ids.pop(tracker.sender_id, None)
+        self._trackers.pop(tracker.sender_id, None)
+        loaded = None if loaded_ids is None else len(loaded_ids)
         if loaded is not None and loaded <= len(tracker.events):
             # Loaded for this very message (under the conversation's lock, so no other process
             # wrote since): what the store lacks is what came after the loaded rows.
             new_events: list[Any] = list(itertools.islice(tracker.events, loaded, None))
         else:
+            loaded_ids = None
             with self.session_scope() as session:
                 new_events = list(self._additional_events(session, tracker))
         if not new_events:
+            if loaded_ids is not None:
+                self._keep(tracker, loaded_ids)
             return
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
@@ -83,7 +97,31 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             rows = [(int(row.id), plaintext) for row, plaintext in written]
             session.commit()
         self.event_cache.add(tracker.sender_id, rows)
+        if loaded_ids is not None:
+            self._keep(tracker, (*loaded_ids, *(row_id for row_id, _ in rows)))
         logger.debug("tracker of %s stored (encrypted)", tracker.sender_id)
+
+    def _keep(self, tracker: DialogueStateTracker, ids: tuple[int, ...]) -> None:
+        """Remember the tracker just saved: its events are exactly the rows ``ids``."""
+        if self.event_cache.max_conversations <= 0 or len(ids) != len(tracker.events):
+            return
+        self._trackers[tracker.sender_id] = (ids, self.domain, tracker)
+        self._trackers.move_to_end(tracker.sender_id)
+        while len(self._trackers) > self.event_cache.max_conversations:
+            self._trackers.popitem(last=False)
+
+    def _reuse(self, sender_id: str, ids: list[int]) -> DialogueStateTracker | None:
+        """The tracker saved here last, if the database lists exactly its rows and nothing was
+        added to it since (a message that failed before its save leaves it longer): the same
+        object Rasa would rebuild from those rows, without replaying them."""
+        kept = self._trackers.get(sender_id)
+        if kept is None:
+            return None
+        kept_ids, domain, tracker = kept
+        if kept_ids != tuple(ids) or len(tracker.events) != len(ids) or domain is not self.domain:
+            self._trackers.pop(sender_id, None)
+            return None
+        return tracker
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
@@ -94,6 +132,14 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             )
             # the ids as a plain Core result (no ORM row processing: this runs for every message)
             ids = [int(row_id) for row_id in session.execute(query.with_entities(self.SQLEvent.id).statement).scalars()]
+        if not fetch_events_from_all_sessions:
+            self._loaded_ids[sender_id] = tuple(ids)
+            if len(self._loaded_ids) > 10_000:  # loads never followed by a save
+                self._loaded_ids.clear()
+            reused = self._reuse(sender_id, ids)
+            if reused is not None:
+                return reused
+        with self.session_scope() as session:
             missing = self.event_cache.missing(sender_id, ids)
             fetched: dict[int, str] = {}
             if missing:
@@ -106,10 +152,6 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
                 )
                 fetched = {int(row_id): ring.reveal(data) for row_id, data in rows if row_id in wanted}
             texts = self.event_cache.assemble(sender_id, ids, fetched)
-        if not fetch_events_from_all_sessions:
-            self._loaded_counts[sender_id] = len(ids)
-            if len(self._loaded_counts) > 10_000:  # loads never followed by a save
-                self._loaded_counts.clear()
         events = [json.loads(text) for text in texts]
         if self.domain and events:
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)

@@ -159,3 +159,36 @@ async def test_saves_after_a_load_write_each_event_once(tmp_path: Path) -> None:
     assert stored() == 6
     again = await store.retrieve("citizen-5")
     assert again is not None and again.get_slot("phone") == "13700000000" and len(again.events) == 6
+
+
+async def test_the_tracker_saved_here_is_reused_only_while_the_database_agrees(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.db"
+    store, other = store_at(path), store_at(path)  # this Rasa process and another one
+    await store.save(conversation("citizen-6"))
+    tracker = await store.retrieve("citizen-6")  # a message: load …
+    assert tracker is not None
+    tracker.update(SlotSet("phone", "13900000000"))
+    await store.save(tracker)  # … and save
+
+    again = await store.retrieve("citizen-6")
+    assert again is tracker  # the next message: no replay of the rows
+    fresh = await store_at(path).retrieve("citizen-6")  # what a rebuild gives
+    assert fresh is not None
+    assert [e.as_dict() for e in fresh.events] == [e.as_dict() for e in again.events]
+    assert fresh.current_slot_values() == again.current_slot_values()
+
+    # a message that failed after changing the tracker and before its save: rebuilt from the rows
+    again.update(SlotSet("phone", "13000000000"))
+    rebuilt = await store.retrieve("citizen-6")
+    assert rebuilt is not None and rebuilt is not again
+    assert rebuilt.get_slot("phone") == "13900000000" and len(rebuilt.events) == 5
+    rebuilt.update(SlotSet("id_number", ID_NUMBER))
+    await store.save(rebuilt)
+
+    # the other process writes the next turn: this one must not serve its own older copy
+    theirs = await other.retrieve("citizen-6")
+    assert theirs is not None
+    theirs.update(SlotSet("phone", "13700000000"))
+    await other.save(theirs)
+    mine = await store.retrieve("citizen-6")
+    assert mine is not None and mine is not rebuilt and mine.get_slot("phone") == "13700000000"
