@@ -9,13 +9,13 @@ meantime waits for ever, because ``TicketLock.now_serving`` never equals a ticke
 exists.
 
 This store keeps Rasa's data format and key names (so the two can be swapped, and the default
-``RedisLockStore`` can read what it wrote) and changes three things:
+``RedisLockStore`` can read what it wrote) and changes four things:
 
 - issuing, updating and finishing tickets each run as one Lua script inside Redis: atomic, and
-  one round trip instead of the five of a ``WATCH``/``GET``/``MULTI``/``SET``/``EXEC`` transaction
-  (Redis's client blocks the server's event loop for each one). The scripts do exactly what
+  one round trip instead of the several of a ``WATCH``/``GET``/``MULTI``/``SET``/``EXEC``
+  transaction. The scripts do exactly what
   ``TicketLock`` does in Python, with the caller's clock, as Rasa's store uses it;
-- a lock with no live ticket left is deleted in the same transaction, and every saved lock
+- a lock with no live ticket left is deleted in the same script, and every saved lock
   carries a Redis expiry a little after its last ticket's, so nothing stale stays behind;
 - ``lock()`` — what Rasa's message handling uses — talks to Redis through redis-py's asyncio
   client, so the server's event loop serves other conversations while a round trip is under
