@@ -61,13 +61,12 @@ class AtomicRedisLockStore(RedisLockStore):
         settings.update(kwargs)
         chosen = {key: settings[key] for key in _CONNECTION_KEYS if settings.get(key) is not None}
         super().__init__(host=host or "localhost", **chosen)
-        # registering sends nothing: each script is loaded into Redis on its first call
-        self._scripts = {name: self.red.register_script(_LUA_COMMON + body) for name, body in _LUA.items()}
-        kwargs = self.red.connection_pool.connection_kwargs
+        self._scripts = _register(self.red)
+        pool = self.red.connection_pool.connection_kwargs  # the asyncio client connects alike
         self._async_kwargs = {
-            "host": kwargs.get("host", host or "localhost"), "port": kwargs.get("port", 6379),
-            "db": kwargs.get("db", 0), "username": kwargs.get("username"), "password": kwargs.get("password"),
-            "socket_timeout": kwargs.get("socket_timeout"),
+            "host": pool.get("host", host or "localhost"), "port": pool.get("port", 6379),
+            "db": pool.get("db", 0), "username": pool.get("username"), "password": pool.get("password"),
+            "socket_timeout": pool.get("socket_timeout"),
         }
         if settings.get("use_ssl"):
             self._async_kwargs.update(
@@ -81,9 +80,6 @@ class AtomicRedisLockStore(RedisLockStore):
     def _key(self, conversation_id: str) -> str:
         return self.key_prefix + conversation_id
 
-    def _script(self, name: str) -> Any:
-        return self._scripts[name]
-
     def _async_client(self) -> tuple[Any, dict[str, Any]]:
         """redis-py's asyncio client and scripts for the running event loop (one per loop)."""
         loop = asyncio.get_running_loop()
@@ -91,8 +87,7 @@ class AtomicRedisLockStore(RedisLockStore):
             from redis import asyncio as aioredis
 
             client = aioredis.Redis(**self._async_kwargs)
-            scripts = {name: client.register_script(_LUA_COMMON + body) for name, body in _LUA.items()}
-            self._async = (loop, client, scripts)
+            self._async = (loop, client, _register(client))
         return self._async[1], self._async[2]
 
     # --- LockStore API -----------------------------------------------------------------------
@@ -105,9 +100,7 @@ class AtomicRedisLockStore(RedisLockStore):
         client, scripts = self._async_client()
         key = self._key(conversation_id)
         try:
-            ticket = int(await scripts["issue"](
-                keys=[key], args=[repr(time.time()), repr(float(lock_lifetime)), EXPIRY_MARGIN_S, conversation_id],
-            ))
+            ticket = int(await scripts["issue"](keys=[key], args=_issue_args(conversation_id, lock_lifetime)))
         except Exception as exc:  # the same contract as Rasa's store: callers expect LockError
             raise LockError(f"Error while acquiring lock. Error:\n{exc}") from exc
         try:
@@ -121,45 +114,47 @@ class AtomicRedisLockStore(RedisLockStore):
                 if not lock.is_locked(ticket):
                     break
                 await asyncio.sleep(wait_time_in_seconds)
-                await scripts["update"](keys=[key], args=[repr(time.time()), EXPIRY_MARGIN_S])
+                await scripts["update"](keys=[key], args=_update_args())
             yield lock
         finally:
-            await scripts["finish"](keys=[key], args=[repr(time.time()), EXPIRY_MARGIN_S, ticket])
+            await scripts["finish"](keys=[key], args=_finish_args(ticket))
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         try:
-            number = self._script("issue")(
-                keys=[self._key(conversation_id)],
-                args=[repr(time.time()), repr(float(lock_lifetime)), EXPIRY_MARGIN_S, conversation_id],
+            number = self._scripts["issue"](
+                keys=[self._key(conversation_id)], args=_issue_args(conversation_id, lock_lifetime)
             )
         except Exception as exc:  # the same contract as Rasa's store: callers expect LockError
             raise LockError(f"Error while acquiring lock. Error:\n{exc}") from exc
         return int(number)
 
     def update_lock(self, conversation_id: str) -> None:
-        self._script("update")(keys=[self._key(conversation_id)], args=[repr(time.time()), EXPIRY_MARGIN_S])
+        self._scripts["update"](keys=[self._key(conversation_id)], args=_update_args())
 
     def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
-        self._script("finish")(
-            keys=[self._key(conversation_id)], args=[repr(time.time()), EXPIRY_MARGIN_S, int(ticket_number)]
-        )
+        self._scripts["finish"](keys=[self._key(conversation_id)], args=_finish_args(ticket_number))
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         # finish_serving deletes the lock in the same script when no ticket is left;
         # a separate "is anyone waiting? then delete" step would race with a new ticket.
         self.finish_serving(conversation_id, ticket_number)
 
-    async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
-        while True:
-            lock = self.get_lock(conversation_id)
-            if lock is None or not _holds(lock, ticket):
-                raise LockError(
-                    f"Ticket {ticket} for conversation '{conversation_id}' expired while waiting."
-                )
-            if not lock.is_locked(ticket):
-                return lock
-            await asyncio.sleep(wait_time_in_seconds)
-            self.update_lock(conversation_id)
+
+def _register(client: Any) -> dict[str, Any]:
+    """The three scripts on a (sync or asyncio) client; registering sends nothing to Redis."""
+    return {name: client.register_script(_LUA_COMMON + body) for name, body in _LUA.items()}
+
+
+def _issue_args(conversation_id: str, lifetime: float) -> list[Any]:
+    return [repr(time.time()), repr(float(lifetime)), EXPIRY_MARGIN_S, conversation_id]
+
+
+def _update_args() -> list[Any]:
+    return [repr(time.time()), EXPIRY_MARGIN_S]
+
+
+def _finish_args(ticket: int) -> list[Any]:
+    return [repr(time.time()), EXPIRY_MARGIN_S, int(ticket)]
 
 
 def _holds(lock: TicketLock, ticket: int) -> bool:

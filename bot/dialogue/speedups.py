@@ -335,7 +335,7 @@ def _patch_graph_runner() -> str | None:
 
 #: Older events the action server still receives (besides user and bot messages): they change
 #: which events count (rasa_sdk's applied_events / events_after_latest_restart).
-_MARKERS = frozenset({"restart", "session_started", "undo", "rewind", "action_reexecution"})
+_MARKERS = frozenset({"restart", "session_started", "undo", "rewind"})
 
 
 def slim_events(events: list[Any]) -> list[dict[str, Any]]:
