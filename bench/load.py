@@ -166,7 +166,7 @@ def pause(rng: random.Random, think: float) -> float:
 
 
 async def _conversation(session: Any, urls: Sequence[str], stats: RunStats, think: float, tag: str,
-                        number: int, rng: random.Random | None = None) -> None:
+                        number: int, rng: random.Random) -> None:
     import aiohttp
 
     sender = f"load-{tag}-{uuid.uuid4().hex[:12]}"
@@ -175,7 +175,7 @@ async def _conversation(session: Any, urls: Sequence[str], stats: RunStats, thin
     last = len(messages) - 1
     for index, text in enumerate(messages):
         if index and think:
-            await asyncio.sleep(pause(rng, think) if rng else think)
+            await asyncio.sleep(pause(rng, think))
         start = time.perf_counter()
         try:
             async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}) as resp:

@@ -110,7 +110,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         while len(self._trackers) > self.event_cache.max_conversations:
             self._trackers.popitem(last=False)
 
-    def _reuse(self, sender_id: str, ids: list[int]) -> DialogueStateTracker | None:
+    def _reuse(self, sender_id: str, ids: tuple[int, ...]) -> DialogueStateTracker | None:
         """The tracker saved here last, if the database lists exactly its rows and nothing was
         added to it since (a message that failed before its save leaves it longer): the same
         object Rasa would rebuild from those rows, without replaying them."""
@@ -118,7 +118,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         if kept is None:
             return None
         kept_ids, domain, tracker = kept
-        if kept_ids != tuple(ids) or len(tracker.events) != len(ids) or domain is not self.domain:
+        if kept_ids != ids or len(tracker.events) != len(ids) or domain is not self.domain:
             self._trackers.pop(sender_id, None)
             return None
         return tracker
@@ -131,27 +131,29 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
                 session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
             )
             # the ids as a plain Core result (no ORM row processing: this runs for every message)
-            ids = [int(row_id) for row_id in session.execute(query.with_entities(self.SQLEvent.id).statement).scalars()]
+            ids = tuple(
+                int(row_id) for row_id in session.execute(query.with_entities(self.SQLEvent.id).statement).scalars()
+            )
         if not fetch_events_from_all_sessions:
-            self._loaded_ids[sender_id] = tuple(ids)
+            self._loaded_ids[sender_id] = ids
             if len(self._loaded_ids) > 10_000:  # loads never followed by a save
                 self._loaded_ids.clear()
             reused = self._reuse(sender_id, ids)
             if reused is not None:
                 return reused
-        with self.session_scope() as session:
-            missing = self.event_cache.missing(sender_id, ids)
-            fetched: dict[int, str] = {}
-            if missing:
-                wanted = set(missing)
-                ring = active_key_ring()
+        missing = self.event_cache.missing(sender_id, ids)
+        fetched: dict[int, str] = {}
+        if missing:  # only rows this process has not decrypted yet are read again
+            wanted = set(missing)
+            ring = active_key_ring()
+            with self.session_scope() as session:
                 rows = session.query(self.SQLEvent.id, self.SQLEvent.data).filter(
                     self.SQLEvent.sender_id == sender_id,
                     self.SQLEvent.id >= missing[0],
                     self.SQLEvent.id <= missing[-1],
                 )
                 fetched = {int(row_id): ring.reveal(data) for row_id, data in rows if row_id in wanted}
-            texts = self.event_cache.assemble(sender_id, ids, fetched)
+        texts = self.event_cache.assemble(sender_id, ids, fetched)
         events = [json.loads(text) for text in texts]
         if self.domain and events:
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
