@@ -44,7 +44,8 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -160,17 +161,55 @@ def server_for(sender: str, urls: Sequence[str]) -> str:
     return urls[zlib.crc32(sender.encode("utf-8")) % len(urls)]
 
 
+ROUTINGS = ("least-conn", "sticky")
+
+
+class Router:
+    """Which Rasa server takes a message.
+
+    ``least-conn``: the server with the fewest requests in flight, ties taken in turn — what
+    nginx's ``least_conn`` in docker/nginx.conf does (any server can take any message: trackers
+    are shared, the lock store orders each conversation). ``sticky``: every message of a sender
+    on the server its id hashes to (:func:`server_for`), a balancer with conversation affinity.
+    """
+
+    def __init__(self, urls: Sequence[str], routing: str = "least-conn") -> None:
+        if routing not in ROUTINGS:
+            raise ValueError(f"routing must be one of {ROUTINGS}")
+        self.urls = list(urls)
+        self.routing = routing
+        self.in_flight = [0] * len(self.urls)
+        self._turn = 0
+
+    def pick(self, sender: str) -> int:
+        if self.routing == "sticky" or len(self.urls) == 1:
+            return self.urls.index(server_for(sender, self.urls))
+        fewest = min(self.in_flight)
+        idle = [i for i, n in enumerate(self.in_flight) if n == fewest]
+        self._turn += 1
+        return idle[self._turn % len(idle)]
+
+    @contextmanager
+    def route(self, sender: str) -> Iterator[str]:
+        """The URL to send ``sender``'s message to, counted in flight until the block ends."""
+        index = self.pick(sender)
+        self.in_flight[index] += 1
+        try:
+            yield self.urls[index]
+        finally:
+            self.in_flight[index] -= 1
+
+
 def pause(rng: random.Random, think: float) -> float:
     """A citizen's pause before the next message: uniform in 0.5–1.5 × ``think`` (mean ``think``)."""
     return rng.uniform(0.5 * think, 1.5 * think) if think > 0 else 0.0
 
 
-async def _conversation(session: Any, urls: Sequence[str], stats: RunStats, think: float, tag: str,
+async def _conversation(session: Any, router: Router, stats: RunStats, think: float, tag: str,
                         number: int, rng: random.Random) -> None:
     import aiohttp
 
     sender = f"load-{tag}-{uuid.uuid4().hex[:12]}"
-    url = server_for(sender, urls)
     messages = conversation(number)
     last = len(messages) - 1
     for index, text in enumerate(messages):
@@ -178,9 +217,11 @@ async def _conversation(session: Any, urls: Sequence[str], stats: RunStats, thin
             await asyncio.sleep(pause(rng, think))
         start = time.perf_counter()
         try:
-            async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}) as resp:
-                body = await resp.read()
-                status = resp.status
+            with router.route(sender) as url:
+                async with session.post(f"{url}/webhooks/rest/webhook",
+                                        json={"sender": sender, "message": text}) as resp:
+                    body = await resp.read()
+                    status = resp.status
         except (aiohttp.ClientError, asyncio.TimeoutError):
             stats.latencies_ms.append((time.perf_counter() - start) * 1000)
             stats.error("timeout or connection")
@@ -206,11 +247,12 @@ async def _conversation(session: Any, urls: Sequence[str], stats: RunStats, thin
 
 
 async def drive(urls: Sequence[str], stats: RunStats, conversations: int, think: float, tag: str,
-                first: int = 0) -> None:
+                first: int = 0, routing: str = "least-conn") -> None:
     """``stats.users`` citizens share ``conversations`` whole conversations; fills ``stats``."""
     import aiohttp
 
     remaining = conversations
+    router = Router(urls, routing)
 
     async def citizen(seat: int) -> None:
         nonlocal remaining
@@ -221,7 +263,7 @@ async def drive(urls: Sequence[str], stats: RunStats, conversations: int, think:
             remaining -= 1
             number = first + stats.conversations
             stats.conversations += 1
-            await _conversation(session, urls, stats, think, tag, number, rng)
+            await _conversation(session, router, stats, think, tag, number, rng)
 
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
     connector = aiohttp.TCPConnector(limit=0)
@@ -232,7 +274,7 @@ async def drive(urls: Sequence[str], stats: RunStats, conversations: int, think:
 
 
 def load(url: str | Sequence[str], config: str, users: int, conversations: int, think: float,
-         sample: Any = None) -> RunStats:
+         sample: Any = None, routing: str = "least-conn") -> RunStats:
     """One measured run (after one unmeasured warm-up conversation per server). ``sample()`` is
     called every 0.5 s from a thread while the load runs (memory sampling)."""
     urls = [url] if isinstance(url, str) else list(url)
@@ -252,7 +294,7 @@ def load(url: str | Sequence[str], config: str, users: int, conversations: int, 
     if thread:
         thread.start()
     try:
-        asyncio.run(drive(urls, stats, conversations, think, config, first + 1))
+        asyncio.run(drive(urls, stats, conversations, think, config, first + 1, routing))
     finally:
         stop.set()
         if thread:
@@ -314,7 +356,7 @@ def shared_lock_store(prefix: str) -> dict[str, Any]:
 
 
 def run_stack(model: Model, users: int, conversations: int, think: float, profile: Path | None,
-              servers: int = 1) -> RunStats:
+              servers: int = 1, routing: str = "least-conn") -> RunStats:
     from bench import stack as stk
 
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-load-{model.config}-"))
@@ -329,7 +371,7 @@ def run_stack(model: Model, users: int, conversations: int, think: float, profil
     running = stk.start(spec)
     try:
         before = {**running.cpu(), "load generator": _own_cpu()}
-        stats = load(running.rasa_urls, model.config, users, conversations, think, running.sample_rss)
+        stats = load(running.rasa_urls, model.config, users, conversations, think, running.sample_rss, routing)
         after = {**running.cpu(), "load generator": _own_cpu()}
         stats.cpu_s = {name: after[name] - before[name] for name in before}
         running.sample_rss()
@@ -495,7 +537,9 @@ def report(runs: Sequence[RunStats], models: dict[str, Model], f1: dict[str, flo
         "reply and the next message (uniform 0.5–1.5×, seeded; first messages spread over the first "
         f"{args.think:g} s); runs alternate ours / stock on freshly started stacks ("
         + ("one Rasa server" if args.rasa_servers == 1 else
-           f"{args.rasa_servers} Rasa servers sharing a Redis lock store, each citizen on one of them")
+           f"{args.rasa_servers} Rasa servers sharing a Redis lock store and the tracker store, "
+           + ("each message to the server with the fewest requests in flight, as nginx's least_conn"
+              if args.routing == "least-conn" else "each citizen on one of them"))
         + ", the same action server and back-office, SQLite case and tracker stores).",
         "Models: " + "; ".join(
             f"{name} `{m.path.name}` served by "
@@ -548,6 +592,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=["ours", "stock"], help="measure one configuration only")
     parser.add_argument("--rasa-servers", type=int, default=2,
                         help="Rasa server processes per stack, for both configurations (2, as in production)")
+    parser.add_argument("--routing", choices=ROUTINGS, default="least-conn",
+                        help="how messages are spread over the Rasa servers: least-conn (default, as nginx in "
+                        "docker/) or sticky (a conversation stays on one server)")
     parser.add_argument("--train", action="store_true",
                         help="retrain the models cold in this run (else: training seconds from the cache)")
     parser.add_argument("--model", help="our model (default: the cached model of this checkout)")
@@ -586,7 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for _ in range(args.rounds):
             for name in which:
                 runs.append(run_stack(models[name], args.users, args.conversations, args.think, args.profile,
-                                      args.rasa_servers))
+                                      args.rasa_servers, args.routing))
                 print(run_rows(runs[-1:]), file=sys.stderr)
         if not args.no_f1:
             f1 = {name: macro_f1(model.path) for name, model in models.items()}

@@ -2,6 +2,9 @@
 
 :class:`ContactRecorder` runs :func:`bot.outbox.service.record_inbound` (and, for REST without a
 callback URL, :func:`bot.outbox.service.take_held_for_reply`) in a thread with a short timeout.
+Most messages need neither a write nor those queries: one read first
+(:func:`bot.handoff.service.glance_inbound`) tells whether a handoff is open, the contact is
+fresh and anything waits, and the other steps of that message are skipped when not.
 The database is opened on first use from ``DATABASE_URL``. A database that is down or slow
 never breaks the chat: the call is skipped with a warning, and for ``retry_after`` seconds no
 further attempt is made so that each message is not delayed by the timeout again.
@@ -18,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.channels.runtime import shared_session_factory
 from bot.channels.wechat_protocol import ButtonMemory, render_messages
-from bot.handoff.service import Diversion, divert_citizen_message
+from bot.handoff.service import Diversion, InboundGlance, divert_citizen_message, glance_inbound
 from bot.outbox.service import InboundRecord, record_inbound, take_held_for_reply
 from bot.settings import Settings
 
@@ -28,6 +31,10 @@ T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 3.0
 DEFAULT_RETRY_AFTER = 30.0
+#: how long the one database read of an inbound message stands in for the handoff and outbox
+#: checks of that same message (it is taken, then used within milliseconds)
+GLANCE_TTL = 2.0
+GLANCES_KEPT = 1000
 #: WeChat events that open the 48-hour customer-service window (besides every user message)
 WECHAT_WINDOW_EVENTS = frozenset({"subscribe", "subscribe_scan", "scan", "click", "scancode_push",
                                   "scancode_waitmsg"})
@@ -51,6 +58,8 @@ class ContactRecorder:
         self.retry_after = retry_after
         self._clock = clock
         self._skip_until = 0.0
+        #: (channel, sender) → (clock, glance) of the message being handled (see :meth:`inbound`)
+        self._glances: dict[tuple[str, str], tuple[float, InboundGlance]] = {}
 
     def session_factory(self) -> sessionmaker:
         """The database of ``settings.database_url``, opened (and migrated) on first use."""
@@ -76,16 +85,42 @@ class ContactRecorder:
         return None
 
     async def inbound(self, channel: str, sender_id: str, *, release_held: bool = True) -> InboundRecord | None:
-        """Record one inbound message; None when the database could not be reached."""
+        """Record one inbound message; None when the database could not be reached.
+
+        One read (:func:`glance_inbound`) answers the usual message whole; its findings also
+        spare :meth:`divert` and :meth:`take_held` their own reads for this message."""
         if not sender_id:
             return None
+        glance: InboundGlance | None = await self._call("glance_inbound", glance_inbound, channel, sender_id,
+                                                        release_held=release_held)
+        if glance is not None:
+            self._remember(channel, sender_id, glance)
+            if glance.quiet is not None:
+                return glance.quiet
         return await self._call("record_inbound", record_inbound, channel, sender_id,
                                 release_held=release_held)
+
+    def _remember(self, channel: str, sender_id: str, glance: InboundGlance) -> None:
+        now = self._clock()
+        if len(self._glances) >= GLANCES_KEPT:
+            self._glances = {k: v for k, v in self._glances.items() if now - v[0] <= GLANCE_TTL}
+        self._glances[(channel, sender_id)] = (now, glance)
+
+    def _glance(self, channel: str, sender_id: str, *, last_use: bool = False) -> InboundGlance | None:
+        """The glance of this sender's current message (taken by :meth:`inbound` moments ago)."""
+        key = (channel, sender_id)
+        found = self._glances.pop(key, None) if last_use else self._glances.get(key)
+        if found is None or self._clock() - found[0] > GLANCE_TTL:
+            return None
+        return found[1]
 
     async def divert(self, channel: str, sender_id: str, text: str) -> bool:
         """True when a member of staff holds this chat: the message was stored for them and the bot
         must stay quiet (bot/handoff). A database that cannot be reached never silences the bot."""
         if not sender_id:
+            return False
+        glance = self._glance(channel, sender_id, last_use=True)  # the gate is the message's last step
+        if glance is not None and not glance.handoff_open:
             return False
         found: Diversion | None = await self._call("divert_citizen_message", divert_citizen_message,
                                                    channel, sender_id, text or "")
@@ -93,6 +128,9 @@ class ContactRecorder:
 
     async def take_held(self, channel: str, recipient: str) -> list[dict[str, Any]]:
         """The recipient's waiting outbox messages as Rasa output dicts (now marked sent)."""
+        glance = self._glance(channel, recipient)
+        if glance is not None and not glance.waiting:
+            return []
         rows = await self._call("take_held_for_reply", take_held_for_reply, channel, recipient)
         messages: list[dict[str, Any]] = []
         for row in rows or ():

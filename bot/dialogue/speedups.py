@@ -48,7 +48,11 @@ one keeps Rasa's behaviour and only removes repeated work:
    before it only what the actions read from older turns: each user message (text, time,
    channel, id) and bot message (text, time), and the markers that change which events count
    (restart, session start, undo, rewind). Slots, the latest message and the active loop are
-   sent as before. An action that needs more of the old history must read the tracker store.
+   sent as before, except that parse data everywhere in the call leaves out the FAQ answer
+   texts the response selector attached (~2 KB per message, a third of a call; Rasa's own
+   ``utter_faq`` speaks them) and keeps the top three of its ranking: actions read only which
+   topic it chose and how sure it was. An action that needs more of the old history must read
+   the tracker store.
 
 Rasa is pinned (``requirements.lock``); when an upgrade changes a patched function's shape,
 :func:`install` logs that it skipped the fix instead of guessing.
@@ -358,6 +362,44 @@ def slim_events(events: list[Any]) -> list[dict[str, Any]]:
     return head + [event.as_dict() for event in events[cut:]]
 
 
+#: FAQ topics of the response selector's ranking an action call keeps (actions read the choice)
+SELECTOR_RANKING_KEPT = 3
+
+
+def slim_parse(parse: Any) -> Any:
+    """Parse data for an action call: the response selector without its answer texts (Rasa's
+    own ``utter_faq`` says them; actions read only the chosen key and its confidence) and with
+    the top of its ranking. A new dict — the tracker's own parse data is left as it is."""
+    if not isinstance(parse, dict) or not isinstance(parse.get("response_selector"), dict):
+        return parse
+    selector: dict[str, Any] = {}
+    for key, value in parse["response_selector"].items():
+        if isinstance(value, dict):
+            value = dict(value)
+            response = value.get("response")
+            if isinstance(response, dict) and "responses" in response:
+                value["response"] = {k: v for k, v in response.items() if k != "responses"}
+            if isinstance(value.get("ranking"), list):
+                value["ranking"] = value["ranking"][:SELECTOR_RANKING_KEPT]
+        selector[key] = value
+    return {**parse, "response_selector": selector}
+
+
+def _slim_state(state: dict[str, Any]) -> dict[str, Any]:
+    """``tracker.current_state()`` with :func:`slim_parse` applied to the parse data in it."""
+    state["latest_message"] = slim_parse(state.get("latest_message"))
+    loop = state.get("active_loop")
+    if isinstance(loop, dict) and "trigger_message" in loop:
+        state["active_loop"] = {**loop, "trigger_message": slim_parse(loop["trigger_message"])}
+    events = state.get("events")
+    if isinstance(events, list):
+        state["events"] = [
+            {**e, "parse_data": slim_parse(e["parse_data"])} if e.get("event") == "user" and "parse_data" in e else e
+            for e in events
+        ]
+    return state
+
+
 def _patch_action_payload() -> str | None:
     import rasa
     from rasa.core.actions.action import RemoteAction
@@ -370,6 +412,7 @@ def _patch_action_payload() -> str | None:
     def _action_call_format(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:
         tracker_state = tracker.current_state(EventVerbosity.NONE)  # everything but the events
         tracker_state["events"] = slim_events(list(tracker.events))
+        _slim_state(tracker_state)
         result = {
             "next_action": self._name,
             "sender_id": tracker.sender_id,

@@ -15,10 +15,11 @@ ciphertext (``pii1:<kid>:...``). Rows written by the plain ``SQL`` store stay re
 (sender id, event type, timestamp, intent and action names) stay clear: Rasa queries them.
 
 Per process it keeps the decrypted events of recent conversations (``bot.dialogue.event_cache``)
-and the tracker it saved last for each: when the next load finds in the database exactly the
-rows of that save, and the tracker was not changed since (a message that failed before its save
-changes it), the same tracker is returned instead of replaying every event again. Both are
-bounded by ``TRACKER_EVENT_CACHE``; the database stays the truth.
+and the tracker it saved last for each: when the next load finds in the database the rows of
+that save, and the tracker was not changed since (a message that failed before its save
+changes it), the same tracker is returned instead of replaying every event again — with the
+rows another Rasa process added after them applied to it, as a rebuild would. Both are bounded
+by ``TRACKER_EVENT_CACHE``; the database stays the truth.
 
 Creating the store is also the Rasa server's start hook: ID and phone numbers are masked in
 its logs from then on, and it refuses to start without ``PII_KEYS``.
@@ -32,6 +33,7 @@ from collections import OrderedDict
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -52,7 +54,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         self.event_cache = EventCache(get_settings().tracker_event_cache)
         #: sender → row ids of the current session as listed by the last load (used once by save)
         self._loaded_ids: dict[str, tuple[int, ...]] = {}
-        #: sender → the tracker this process last saved, with its rows (see ``_reuse``)
+        #: sender → the tracker this process last saved, with its rows (see ``_reusable``)
         self._trackers: OrderedDict[str, tuple[tuple[int, ...], Any, DialogueStateTracker]] = OrderedDict()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -110,37 +112,21 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         while len(self._trackers) > self.event_cache.max_conversations:
             self._trackers.popitem(last=False)
 
-    def _reuse(self, sender_id: str, ids: tuple[int, ...]) -> DialogueStateTracker | None:
-        """The tracker saved here last, if the database lists exactly its rows and nothing was
-        added to it since (a message that failed before its save leaves it longer): the same
-        object Rasa would rebuild from those rows, without replaying them."""
+    def _reusable(self, sender_id: str, ids: tuple[int, ...]) -> DialogueStateTracker | None:
+        """The tracker saved here last, if its rows are the first of ``ids`` (the database may
+        list newer rows after them, written by another process) and nothing was added to it
+        since (a message that failed before its save leaves it longer)."""
         kept = self._trackers.get(sender_id)
         if kept is None:
             return None
         kept_ids, domain, tracker = kept
-        if kept_ids != ids or len(tracker.events) != len(ids) or domain is not self.domain:
+        if ids[: len(kept_ids)] != kept_ids or len(tracker.events) != len(kept_ids) or domain is not self.domain:
             self._trackers.pop(sender_id, None)
             return None
         return tracker
 
-    async def _retrieve(
-        self, sender_id: str, fetch_events_from_all_sessions: bool
-    ) -> DialogueStateTracker | None:
-        with self.session_scope() as session:
-            query = self._event_query(
-                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
-            )
-            # the ids as a plain Core result (no ORM row processing: this runs for every message)
-            ids = tuple(
-                int(row_id) for row_id in session.execute(query.with_entities(self.SQLEvent.id).statement).scalars()
-            )
-        if not fetch_events_from_all_sessions:
-            self._loaded_ids[sender_id] = ids
-            if len(self._loaded_ids) > 10_000:  # loads never followed by a save
-                self._loaded_ids.clear()
-            reused = self._reuse(sender_id, ids)
-            if reused is not None:
-                return reused
+    def _texts(self, sender_id: str, ids: tuple[int, ...]) -> list[str]:
+        """The plaintext of the rows ``ids``: from the event cache, the others read and decrypted."""
         missing = self.event_cache.missing(sender_id, ids)
         fetched: dict[int, str] = {}
         if missing:  # only rows this process has not decrypted yet are read again
@@ -153,7 +139,39 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
                     self.SQLEvent.id <= missing[-1],
                 )
                 fetched = {int(row_id): ring.reveal(data) for row_id, data in rows if row_id in wanted}
-        texts = self.event_cache.assemble(sender_id, ids, fetched)
+        return self.event_cache.assemble(sender_id, ids, fetched)
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        with self.session_scope() as session:
+            query = self._event_query(
+                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
+            )
+            # the ids as a plain Core result (no ORM row processing: this runs for every message)
+            ids = tuple(
+                int(row_id) for row_id in session.execute(query.with_entities(self.SQLEvent.id).statement).scalars()
+            )
+        kept = None
+        if not fetch_events_from_all_sessions:
+            self._loaded_ids[sender_id] = ids
+            if len(self._loaded_ids) > 10_000:  # loads never followed by a save
+                self._loaded_ids.clear()
+            kept = self._reusable(sender_id, ids)
+            if kept is not None and len(kept.events) == len(ids):
+                return kept  # the same object Rasa would rebuild from these rows, without replaying them
+        texts = self._texts(sender_id, ids)
+        if kept is not None:
+            # Another process added the newest rows: they are applied to the kept tracker, as a
+            # rebuild would apply them after the older ones (DialogueStateTracker.from_dict).
+            done = len(kept.events)
+            for event in deserialise_events([json.loads(text) for text in texts[done:]]):
+                kept.update(event)
+            if len(kept.events) == len(ids):
+                self._trackers[sender_id] = (ids, self.domain, kept)
+                self._trackers.move_to_end(sender_id)
+                return kept
+            self._trackers.pop(sender_id, None)  # a row that does not read as an event: rebuild
         events = [json.loads(text) for text in texts]
         if self.domain and events:
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)

@@ -16,7 +16,7 @@ from bot.cases.db import transaction
 from bot.cases.deadlines import to_utc, utcnow
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.handoff.models import Handoff, HandoffMessage, HandoffState
-from bot.outbox.service import enqueue
+from bot.outbox.service import InboundRecord, anything_waiting, enqueue, recent_and_quiet
 
 MAX_MESSAGE = 4000
 OPEN_STATES = (HandoffState.WAITING.value, HandoffState.HELD.value)
@@ -97,6 +97,34 @@ def divert_citizen_message(
                                        text=body[:MAX_MESSAGE], at=at))
             handoff.last_message_at = at
         return Diversion(held=handoff.state == HandoffState.HELD.value, handoff_id=handoff.id)
+
+
+@dataclass(frozen=True)
+class InboundGlance:
+    """What one inbound message needs from the database, read in one transaction: the usual
+    message (no person holds the chat, the contact wrote moments ago, nothing waits for them)
+    then needs no further query and no write."""
+
+    handoff_open: bool  # a handoff waits or is held: :func:`divert_citizen_message` must run
+    quiet: InboundRecord | None  # record_inbound's answer when it would write nothing, else None
+    waiting: bool  # outbox messages held or pending for the sender
+
+
+def glance_inbound(
+    session_factory: sessionmaker, channel: str, sender_id: str, *, release_held: bool = True,
+    now: datetime | None = None,
+) -> InboundGlance:
+    """Read-only look at a citizen's inbound message (see :class:`InboundGlance`)."""
+    at = _now(now)
+    with transaction(session_factory) as session:
+        handoff_open = session.execute(
+            select(Handoff.id)
+            .where(Handoff.channel == channel, Handoff.sender_id == sender_id, Handoff.state.in_(OPEN_STATES))
+            .limit(1)
+        ).first() is not None
+        quiet = recent_and_quiet(session, channel, sender_id, at, release_held)
+        waiting = anything_waiting(session, channel, sender_id)
+    return InboundGlance(handoff_open=handoff_open, quiet=quiet, waiting=waiting)
 
 
 def _locked(session, handoff_id: int) -> Handoff:  # type: ignore[no-untyped-def]

@@ -183,25 +183,44 @@ def _recent_and_quiet(
     ``last_inbound_at`` then lags by at most that long — the 48-hour WeChat window does not
     notice. Without this every chat message took the database's write lock (SQLite: one writer)."""
     with transaction(session_factory) as session:
-        last = session.execute(
-            select(Contact.last_inbound_at).where(Contact.channel == channel, Contact.sender_id == sender_id)
-        ).scalar_one_or_none()
-        if last is None:
-            return None
-        last = to_utc(last)
-        if not (at - INBOUND_REFRESH <= last <= at):
-            return None
-        mine = (OutboxMessage.channel == channel, OutboxMessage.recipient == sender_id)
-        sent_since = session.execute(
-            select(OutboxMessage.id).where(*mine, OutboxMessage.state == OutboxState.SENT.value,
-                                           OutboxMessage.sent_at >= last).limit(1)
-        ).first()
-        held = release_held and session.execute(
-            select(OutboxMessage.id).where(*mine, OutboxMessage.state == OutboxState.HELD.value).limit(1)
-        ).first()
-        if sent_since is not None or held:
-            return None
-        return InboundRecord(first_time=False, previous_inbound_at=last, released=0, last_buttons=[])
+        return recent_and_quiet(session, channel, sender_id, at, release_held)
+
+
+def recent_and_quiet(
+    session: Session, channel: str, sender_id: str, at: datetime, release_held: bool
+) -> InboundRecord | None:
+    """:func:`_recent_and_quiet` inside the caller's (read) transaction."""
+    last = session.execute(
+        select(Contact.last_inbound_at).where(Contact.channel == channel, Contact.sender_id == sender_id)
+    ).scalar_one_or_none()
+    if last is None:
+        return None
+    last = to_utc(last)
+    if not (at - INBOUND_REFRESH <= last <= at):
+        return None
+    mine = (OutboxMessage.channel == channel, OutboxMessage.recipient == sender_id)
+    sent_since = session.execute(
+        select(OutboxMessage.id).where(*mine, OutboxMessage.state == OutboxState.SENT.value,
+                                       OutboxMessage.sent_at >= last).limit(1)
+    ).first()
+    held = release_held and session.execute(
+        select(OutboxMessage.id).where(*mine, OutboxMessage.state == OutboxState.HELD.value).limit(1)
+    ).first()
+    if sent_since is not None or held:
+        return None
+    return InboundRecord(first_time=False, previous_inbound_at=last, released=0, last_buttons=[])
+
+
+#: outbox states a channel that answers in its reply (REST without callback) hands out itself
+WAITING_STATES = (OutboxState.HELD.value, OutboxState.PENDING.value)
+
+
+def anything_waiting(session: Session, channel: str, recipient: str) -> bool:
+    """Whether :func:`take_held_for_reply` would find messages (read only, caller's transaction)."""
+    return session.execute(
+        select(OutboxMessage.id).where(OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
+                                       OutboxMessage.state.in_(WAITING_STATES)).limit(1)
+    ).first() is not None
 
 
 def take_held_for_reply(
@@ -211,10 +230,10 @@ def take_held_for_reply(
     shows them in its reply to the citizen's message; they are marked sent, oldest first."""
     at = to_utc(now) if now is not None else utcnow()
     waiting = (OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
-               OutboxMessage.state.in_([OutboxState.HELD.value, OutboxState.PENDING.value]))
+               OutboxMessage.state.in_(WAITING_STATES))
     # Called for every REST message; usually nothing waits: check without the write lock first.
     with transaction(session_factory) as session:
-        if session.execute(select(OutboxMessage.id).where(*waiting).limit(1)).first() is None:
+        if not anything_waiting(session, channel, recipient):
             return []
     with transaction(session_factory, write=True) as session:
         rows = list(session.execute(

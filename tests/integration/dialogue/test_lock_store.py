@@ -105,15 +105,24 @@ def test_messages_of_one_conversation_are_served_in_order(prefix: str) -> None:
     store = make_store(prefix)
     order: list[str] = []
 
-    async def handle(name: str, delay: float) -> None:
-        await asyncio.sleep(delay)
+    def tickets() -> int:
+        lock = store.get_lock("c4")
+        return len(lock.tickets) if lock is not None else 0
+
+    async def until(queued: int) -> None:
+        while tickets() < queued:
+            await asyncio.sleep(0.005)
+
+    async def handle(name: str, arrive_after: int, hold_until: int = 0) -> None:
+        await until(arrive_after)  # arrive once the others hold or wait (no timing guesses)
         async with store.lock("c4", lock_lifetime=30, wait_time_in_seconds=0.02):
             order.append(f"{name}:start")
-            await asyncio.sleep(0.1)
+            await until(hold_until)
+            await asyncio.sleep(0.05)
             order.append(f"{name}:end")
 
     async def scenario() -> None:
-        await asyncio.gather(handle("a", 0), handle("b", 0.01), handle("c", 0.02))
+        await asyncio.wait_for(asyncio.gather(handle("c", 2), handle("b", 1), handle("a", 0, hold_until=3)), 20)
 
     asyncio.run(scenario())
     assert order == ["a:start", "a:end", "b:start", "b:end", "c:start", "c:end"]

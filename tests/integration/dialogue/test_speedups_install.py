@@ -175,10 +175,17 @@ def _conversation() -> Any:
     from rasa.shared.core.trackers import DialogueStateTracker
 
     def user(text: str, intent: str, t: float) -> UserUttered:
+        topics = [f"faq/topic_{i}" for i in range(10)]
+        selector = {"all_retrieval_intents": ["faq"], "faq": {
+            "response": {"responses": [{"text": "答复全文" * 100}], "confidence": 0.7,
+                         "intent_response_key": topics[0], "utter_action": f"utter_{topics[0]}"},
+            "ranking": [{"confidence": 0.7 - i / 20, "intent_response_key": key} for i, key in enumerate(topics)],
+        }}
         return UserUttered(
             text, intent={"name": intent, "confidence": 0.9},
             parse_data={"intent": {"name": intent, "confidence": 0.9}, "entities": [],
-                        "intent_ranking": [{"name": intent, "confidence": 0.9}] * 10, "text": text},
+                        "intent_ranking": [{"name": intent, "confidence": 0.9}] * 10, "text": text,
+                        "response_selector": selector},
             timestamp=t, input_channel="rest", message_id=f"m{t}",
         )
 
@@ -204,6 +211,7 @@ def test_action_calls_carry_recent_events_in_full_and_older_text() -> None:
     from rasa_sdk import Tracker
 
     from actions._tracker import channel_of, returning_from_interruption, transcript
+    from bot.knowledge.general import selected_topic
 
     tracker = _conversation()
     action = RemoteAction("validate_petition_form", None)
@@ -216,10 +224,27 @@ def test_action_calls_carry_recent_events_in_full_and_older_text() -> None:
 
     slim_events = body["tracker"].pop("events")
     full_events = full.pop("events")
-    assert body["tracker"] == full  # slots, latest message, loop … unchanged
-    # from the second-to-last user message on: exactly Rasa's events
+
+    # parse data everywhere: the FAQ answer texts left out, the top 3 of the ranking kept
+    def without_answers(parse: dict[str, Any]) -> dict[str, Any]:
+        faq = parse["response_selector"]["faq"]
+        response = {k: v for k, v in faq["response"].items() if k != "responses"}
+        return {**parse, "response_selector": {**parse["response_selector"],
+                                               "faq": {"response": response, "ranking": faq["ranking"][:3]}}}
+
+    assert body["tracker"]["latest_message"] == without_answers(full["latest_message"])
+    loop = full["active_loop"]
+    assert body["tracker"]["active_loop"] == {**loop, "trigger_message": without_answers(loop["trigger_message"])}
+    assert {k: v for k, v in body["tracker"].items() if k not in ("latest_message", "active_loop")} == {
+        k: v for k, v in full.items() if k not in ("latest_message", "active_loop")}  # slots … unchanged
+    # the tracker itself keeps everything
+    assert tracker.latest_message.parse_data["response_selector"]["faq"]["response"]["responses"]
+    assert len(tracker.latest_message.parse_data["response_selector"]["faq"]["ranking"]) == 10
+    # from the second-to-last user message on: Rasa's events (parse data slimmed as above)
     cut = [i for i, e in enumerate(full_events) if e["event"] == "user"][-2]
-    assert slim_events[-(len(full_events) - cut):] == full_events[cut:]
+    assert slim_events[-(len(full_events) - cut):] == [
+        {**e, "parse_data": without_answers(e["parse_data"])} if e["event"] == "user" else e
+        for e in full_events[cut:]]
     # before it: user and bot text (no parse data), the session marker; no slot or action events
     head = slim_events[: len(slim_events) - (len(full_events) - cut)]
     assert [e["event"] for e in head] == ["session_started", "user", "bot"]
@@ -232,5 +257,6 @@ def test_action_calls_carry_recent_events_in_full_and_older_text() -> None:
     assert channel_of(slim) == channel_of(whole) == "rest"
     assert returning_from_interruption(slim) == returning_from_interruption(whole)
     assert slim.slots_to_validate() == whole.slots_to_validate() == {"name": "张三"}
-    assert slim.latest_message == whole.latest_message
+    assert selected_topic(slim.latest_message) == selected_topic(whole.latest_message) == ("topic_0", 0.7)
+    assert slim.active_loop.get("name") == whole.active_loop.get("name") == "petition_form"
     assert len(str(body)) < len(str({"tracker": {**full, "events": full_events}}))

@@ -191,4 +191,28 @@ async def test_the_tracker_saved_here_is_reused_only_while_the_database_agrees(t
     theirs.update(SlotSet("phone", "13700000000"))
     await other.save(theirs)
     mine = await store.retrieve("citizen-6")
-    assert mine is not None and mine is not rebuilt and mine.get_slot("phone") == "13700000000"
+    # its own copy with the other process's rows applied after it: what a rebuild gives
+    assert mine is rebuilt and mine.get_slot("phone") == "13700000000" and len(mine.events) == 7
+    fresh = await store_at(path).retrieve("citizen-6")
+    assert fresh is not None
+    assert [e.as_dict() for e in fresh.events] == [e.as_dict() for e in mine.events]
+    assert fresh.current_slot_values() == mine.current_slot_values()
+    assert await store.retrieve("citizen-6") is mine  # and kept as such for the next message
+
+
+async def test_a_kept_tracker_is_rebuilt_when_its_rows_are_no_longer_the_first(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.db"
+    store = store_at(path)
+    await store.save(conversation("citizen-7"))
+    tracker = await store.retrieve("citizen-7")
+    assert tracker is not None
+    tracker.update(SlotSet("phone", "13900000000"))
+    await store.save(tracker)
+    # retention deleted the conversation and another process started a new one with its rows
+    with store.session_scope() as session:
+        session.query(store.SQLEvent).filter(store.SQLEvent.sender_id == "citizen-7").delete()
+        session.commit()
+    await store_at(path).save(conversation("citizen-7"))
+    again = await store.retrieve("citizen-7")
+    assert again is not None and again is not tracker
+    assert len(again.events) == 4 and again.get_slot("phone") == PHONE

@@ -102,3 +102,67 @@ def test_a_contact_seen_moments_ago_is_not_written_again(statements) -> None:  #
     seen.clear()
     released = record_inbound(factory, "rest", "u-chatty", later + timedelta(seconds=1))
     assert released.released == 1 and _write_locks(seen) == 1
+
+
+def test_one_read_answers_the_usual_message(statements) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from bot.handoff.service import glance_inbound
+    from bot.outbox.service import record_inbound
+
+    factory, seen = statements
+    new = glance_inbound(factory, "rest", "u-glance", release_held=False, now=NOW)
+    assert (new.handoff_open, new.quiet, new.waiting) == (False, None, False)  # first message: record it
+    record_inbound(factory, "rest", "u-glance", NOW, release_held=False)
+    seen.clear()
+    usual = glance_inbound(factory, "rest", "u-glance", release_held=False, now=NOW + timedelta(seconds=3))
+    assert not usual.handoff_open and not usual.waiting
+    assert usual.quiet is not None and usual.quiet.previous_inbound_at == NOW
+    assert [s.strip().upper() for s in seen].count("BEGIN") == 1 and _write_locks(seen) == 0
+
+    do_request_human(factory, "rest", "u-glance", reason="想找人工", now=NOW)
+    assert glance_inbound(factory, "rest", "u-glance", release_held=False, now=NOW).handoff_open
+    queue(factory, recipient="u-glance", channel="rest")
+    busy = glance_inbound(factory, "rest", "u-glance", release_held=False, now=NOW + timedelta(seconds=3))
+    assert busy.waiting and busy.handoff_open
+
+
+async def test_the_recorder_skips_the_checks_the_glance_answered(statements) -> None:  # type: ignore[no-untyped-def]
+    from bot.channels.contacts import ContactRecorder
+    from bot.settings import Settings
+
+    factory, _ = statements
+    recorder = ContactRecorder(Settings(), factory)
+    calls: list[str] = []
+    real_call = recorder._call
+
+    async def counting(what, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(what)
+        return await real_call(what, fn, *args, **kwargs)
+
+    recorder._call = counting  # type: ignore[method-assign]
+    await recorder.inbound("rest", "u-rec", release_held=False)  # first message: written
+    assert calls == ["glance_inbound", "record_inbound"]
+    assert await recorder.take_held("rest", "u-rec") == [] and not await recorder.divert("rest", "u-rec", "你好")
+    assert calls == ["glance_inbound", "record_inbound"]  # nothing open, nothing waiting: no more reads
+
+    calls.clear()
+    await recorder.inbound("rest", "u-rec", release_held=False)  # moments later: one read in all
+    assert await recorder.take_held("rest", "u-rec") == [] and not await recorder.divert("rest", "u-rec", "好")
+    assert calls == ["glance_inbound"]
+
+    # a handoff held by staff and a message waiting: both found, as before
+    from bot.handoff.service import do_take_over
+
+    handoff = do_request_human(factory, "rest", "u-rec", reason="人工")
+    do_take_over(factory, handoff.id, "staff1")
+    calls.clear()
+    await recorder.inbound("rest", "u-rec", release_held=False)
+    taken = await recorder.take_held("rest", "u-rec")
+    assert [m["text"] for m in taken] and await recorder.divert("rest", "u-rec", "您好")
+    assert calls == ["glance_inbound", "take_held_for_reply", "divert_citizen_message"]
+
+    # without a glance of this message (another path), the checks read the database themselves
+    calls.clear()
+    assert await recorder.divert("rest", "u-rec", "还在吗")
+    assert calls == ["divert_citizen_message"]

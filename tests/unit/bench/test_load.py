@@ -109,23 +109,55 @@ def test_each_conversation_stays_on_one_server_and_servers_share_the_load() -> N
     assert server_for("anyone", urls[:1]) == urls[0]
 
 
+def test_least_conn_routing_takes_the_server_with_fewest_requests_in_flight() -> None:
+    from bench.load import Router
+
+    router = Router(["http://a", "http://b"], "least-conn")
+    with router.route("x") as first:
+        with router.route("x") as second:
+            assert {first, second} == {"http://a", "http://b"}  # the busy one is skipped
+            with router.route("y") as third:
+                assert router.in_flight == [2, 1] if third == "http://a" else [1, 2]
+        with router.route("z") as fourth:
+            assert fourth == second  # only the first is still busy
+    assert router.in_flight == [0, 0]
+    taken = []
+    for _ in range(4):  # all idle: taken in turn
+        with router.route("x") as url:
+            taken.append(url)
+    assert taken.count("http://a") == taken.count("http://b") == 2
+
+
+def test_sticky_routing_keeps_a_sender_on_its_server() -> None:
+    from bench.load import Router, server_for
+
+    urls = ["http://a", "http://b", "http://c"]
+    router = Router(urls, "sticky")
+    for sender in ("s1", "s2", "s3", "s4"):
+        with router.route(sender) as url, router.route(sender) as again:
+            assert url == again == server_for(sender, urls)
+
+
 def test_rasa_servers_option() -> None:
     from bench.load import parse_args
 
     assert parse_args([]).rasa_servers == 2  # as in production (docker/)
+    assert parse_args([]).routing == "least-conn"  # as nginx in docker/
+    assert parse_args(["--routing", "sticky"]).routing == "sticky"
     assert parse_args(["--rasa-servers", "1"]).rasa_servers == 1
     with pytest.raises(SystemExit):
         parse_args(["--rasa-servers", "0"])
 
 
 def test_report_shows_latency_by_message_for_both_configurations() -> None:
-    args = argparse.Namespace(users=50, conversations=100, think=1.0, rasa_servers=2)
+    args = argparse.Namespace(users=50, conversations=100, think=1.0, rasa_servers=2, routing="least-conn")
     ours = stats("ours", [100.0] * 4, 1.0)
     ours.step_ms = {0: [10.0, 30.0], 16: [200.0, 400.0]}
     stock = stats("stock", [900.0] * 2, 1.0)
     stock.step_ms = {0: [900.0, 900.0]}
     text = report([ours, stock], {}, {}, args, "now")
     assert "2 Rasa servers sharing a Redis lock store" in text
+    assert "fewest requests in flight" in text
     first = next(line for line in text.splitlines() if line.startswith("| 1 | 我要投诉"))
     assert first.rstrip(" |").split(" | ")[2:6] == ["20", "29", "900", "900"]
     last = next(line for line in text.splitlines() if line.startswith("| 17 | 确认提交"))
