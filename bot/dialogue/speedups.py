@@ -54,6 +54,13 @@ one keeps Rasa's behaviour and only removes repeated work:
    topic it chose and how sure it was. An action that needs more of the old history must read
    the tracker store.
 
+9. **The applied events of a tracker are worked out once per state of its events.** Rasa
+   recomputes ``tracker.applied_events()`` (replaying every event of the session: restarts,
+   undos, the form's repeated executions) many times per message — the session check, the
+   rules, the form, the action calls — although the events did not change in between. The
+   result is kept on the tracker with the events it came from (the same deque, the same length,
+   the same last event); any new event means a fresh computation, and callers get a new list.
+
 Rasa is pinned (``requirements.lock``); when an upgrade changes a patched function's shape,
 :func:`install` logs that it skipped the fix instead of guessing.
 """
@@ -428,6 +435,35 @@ def _patch_action_payload() -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- 9. applied events
+
+
+def _patch_applied_events() -> str | None:
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    original = DialogueStateTracker.__dict__.get("applied_events")
+    if not callable(original):
+        return "DialogueStateTracker.applied_events not found"
+
+    def applied_events(self: Any) -> list[Any]:
+        events = self.events
+        last = events[-1] if events else None
+        memo = self.__dict__.get(_APPLIED_MEMO)
+        if memo is not None and memo[0] is events and memo[1] == len(events) and memo[2] is last:
+            return list(memo[3])
+        result: list[Any] = original(self)
+        self.__dict__[_APPLIED_MEMO] = (events, len(events), last, tuple(result))
+        return result
+
+    DialogueStateTracker.applied_events = applied_events
+    _undo["applied events"] = lambda: setattr(DialogueStateTracker, "applied_events", original)
+    return None
+
+
+#: tracker attribute holding (events deque, its length, its last event, the applied events)
+_APPLIED_MEMO = "_bot_applied_events"
+
+
 # --------------------------------------------------------------------------- install
 
 FIXES: dict[str, Callable[[], str | None]] = {
@@ -439,6 +475,7 @@ FIXES: dict[str, Callable[[], str | None]] = {
     "response choice": _patch_response_choice,
     "graph runner": _patch_graph_runner,
     "slim action calls": _patch_action_payload,
+    "applied events": _patch_applied_events,
 }
 
 

@@ -16,7 +16,7 @@ from bot.cases.db import transaction
 from bot.cases.deadlines import to_utc, utcnow
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.handoff.models import Handoff, HandoffMessage, HandoffState
-from bot.outbox.service import InboundRecord, anything_waiting, enqueue, recent_and_quiet
+from bot.outbox.service import InboundRecord, enqueue, inbound_columns, quiet_inbound
 
 MAX_MESSAGE = 4000
 OPEN_STATES = (HandoffState.WAITING.value, HandoffState.HELD.value)
@@ -116,15 +116,19 @@ def glance_inbound(
 ) -> InboundGlance:
     """Read-only look at a citizen's inbound message (see :class:`InboundGlance`)."""
     at = _now(now)
+    handoff = (
+        select(Handoff.id)
+        .where(Handoff.channel == channel, Handoff.sender_id == sender_id, Handoff.state.in_(OPEN_STATES))
+        .limit(1)
+        .scalar_subquery()
+    )
     with transaction(session_factory) as session:
-        handoff_open = session.execute(
-            select(Handoff.id)
-            .where(Handoff.channel == channel, Handoff.sender_id == sender_id, Handoff.state.in_(OPEN_STATES))
-            .limit(1)
-        ).first() is not None
-        quiet = recent_and_quiet(session, channel, sender_id, at, release_held)
-        waiting = anything_waiting(session, channel, sender_id)
-    return InboundGlance(handoff_open=handoff_open, quiet=quiet, waiting=waiting)
+        handoff_id, last_inbound, last_sent, held, waiting = session.execute(
+            select(handoff, *inbound_columns(channel, sender_id))
+        ).one()
+    return InboundGlance(handoff_open=handoff_id is not None,
+                         quiet=quiet_inbound(last_inbound, last_sent, held is not None, at, release_held),
+                         waiting=waiting is not None)
 
 
 def _locked(session, handoff_id: int) -> Handoff:  # type: ignore[no-untyped-def]

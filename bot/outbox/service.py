@@ -189,30 +189,48 @@ def _recent_and_quiet(
 def recent_and_quiet(
     session: Session, channel: str, sender_id: str, at: datetime, release_held: bool
 ) -> InboundRecord | None:
-    """:func:`_recent_and_quiet` inside the caller's (read) transaction."""
-    last = session.execute(
-        select(Contact.last_inbound_at).where(Contact.channel == channel, Contact.sender_id == sender_id)
-    ).scalar_one_or_none()
-    if last is None:
-        return None
-    last = to_utc(last)
-    if not (at - INBOUND_REFRESH <= last <= at):
-        return None
-    mine = (OutboxMessage.channel == channel, OutboxMessage.recipient == sender_id)
-    sent_since = session.execute(
-        select(OutboxMessage.id).where(*mine, OutboxMessage.state == OutboxState.SENT.value,
-                                       OutboxMessage.sent_at >= last).limit(1)
-    ).first()
-    held = release_held and session.execute(
-        select(OutboxMessage.id).where(*mine, OutboxMessage.state == OutboxState.HELD.value).limit(1)
-    ).first()
-    if sent_since is not None or held:
-        return None
-    return InboundRecord(first_time=False, previous_inbound_at=last, released=0, last_buttons=[])
+    """:func:`_recent_and_quiet` inside the caller's (read) transaction: one statement."""
+    last_inbound, last_sent, held, _waiting = session.execute(select(*inbound_columns(channel, sender_id))).one()
+    return quiet_inbound(last_inbound, last_sent, held is not None, at, release_held)
 
 
 #: outbox states a channel that answers in its reply (REST without callback) hands out itself
 WAITING_STATES = (OutboxState.HELD.value, OutboxState.PENDING.value)
+
+
+def inbound_columns(channel: str, sender_id: str) -> list[Any]:
+    """Scalar subqueries, read together in one statement for an inbound message: the contact's
+    last inbound time, when something was last sent to them, the id of a held message and of a
+    waiting one (held or pending; see :func:`take_held_for_reply`), each NULL when there is none."""
+    mine = (OutboxMessage.channel == channel, OutboxMessage.recipient == sender_id)
+
+    def any_id(*where: Any) -> Any:
+        return select(OutboxMessage.id).where(*mine, *where).limit(1).scalar_subquery()
+
+    return [
+        select(Contact.last_inbound_at)
+        .where(Contact.channel == channel, Contact.sender_id == sender_id).scalar_subquery(),
+        select(func.max(OutboxMessage.sent_at))
+        .where(*mine, OutboxMessage.state == OutboxState.SENT.value).scalar_subquery(),
+        any_id(OutboxMessage.state == OutboxState.HELD.value),
+        any_id(OutboxMessage.state.in_(WAITING_STATES)),
+    ]
+
+
+def quiet_inbound(
+    last_inbound: datetime | None, last_sent: datetime | None, held: bool, at: datetime, release_held: bool
+) -> InboundRecord | None:
+    """What :func:`record_inbound` would answer without writing anything, or None when it must
+    write: the contact is known and wrote within :data:`INBOUND_REFRESH`, nothing was sent to
+    them since, and (when held messages are to be released) none is held."""
+    if last_inbound is None:
+        return None
+    last = to_utc(last_inbound)
+    if not (at - INBOUND_REFRESH <= last <= at):
+        return None
+    if (last_sent is not None and to_utc(last_sent) >= last) or (release_held and held):
+        return None
+    return InboundRecord(first_time=False, previous_inbound_at=last, released=0, last_buttons=[])
 
 
 def anything_waiting(session: Session, channel: str, recipient: str) -> bool:

@@ -260,3 +260,48 @@ def test_action_calls_carry_recent_events_in_full_and_older_text() -> None:
     assert selected_topic(slim.latest_message) == selected_topic(whole.latest_message) == ("topic_0", 0.7)
     assert slim.active_loop.get("name") == whole.active_loop.get("name") == "petition_form"
     assert len(str(body)) < len(str({"tracker": {**full, "events": full_events}}))
+
+
+def test_applied_events_are_kept_only_while_the_events_are_the_same() -> None:
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        ActiveLoop,
+        Restarted,
+        SessionStarted,
+        SlotSet,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    rasa_applied = DialogueStateTracker.applied_events  # as shipped (this test installs the fixes itself)
+    steps = [
+        ActionExecuted("action_listen"), UserUttered("我要信访", {"name": "start_petition"}),
+        ActionExecuted("petition_form"), ActiveLoop("petition_form"), SlotSet("requested_slot", "name"),
+        ActionExecuted("action_listen"), UserUttered("张三", {"name": "inform"}),
+        ActionExecuted("petition_form"),  # a repeated loop execution: earlier turns drop out
+        SlotSet("name", "张三"), ActionExecuted("action_listen"), UserUttered("算了", {"name": "cancel"}),
+        UserUtteranceReverted(), ActionExecuted("utter_ask"), ActionReverted(),
+        ActiveLoop(None), Restarted(), ActionExecuted("action_session_start"), SessionStarted(),
+        ActionExecuted("action_listen"), UserUttered("你好", {"name": "greet"}),
+    ]
+    tracker = DialogueStateTracker("memo-1", [])
+    plain = DialogueStateTracker("memo-1", [])
+    speedups.install()
+    try:
+        for event in steps:
+            tracker.update(event)
+            plain.update(event)
+            first = tracker.applied_events()
+            first.append("caller's own change")  # callers may change the list they get
+            again = tracker.applied_events()
+            assert again == rasa_applied(plain) and again is not first
+            assert "caller's own change" not in again
+        assert tracker.applied_events() == rasa_applied(plain)
+        # a tracker whose events are replaced (not appended to) is worked out afresh
+        tracker.events = plain.events.__class__([ActionExecuted("action_listen")])
+        assert tracker.applied_events() == [tracker.events[0]]
+    finally:
+        speedups.uninstall()
+    assert DialogueStateTracker.applied_events is rasa_applied
