@@ -1,7 +1,8 @@
 """Load benchmark: our configuration against Rasa's stock one, on the same data, in one run.
 
     python -m bench.load [--users 50] [--conversations N] [--think S] [--rounds 2]
-                         [--rasa-servers 2] [--only ours|stock] [--train] [--profile DIR] [--write-docs]
+                         [--rasa-servers 2] [--routing least-conn|sticky] [--only ours|stock] [--train]
+                         [--profile DIR] [--write-docs]
     python -m bench.load --url https://bot.example.org [--users ...]   # a running deployment
 
 N simulated citizens (asyncio + aiohttp) each run whole petition conversations through the REST
@@ -13,9 +14,10 @@ seeded, so both configurations see the same pacing.
 For each configuration a fresh stack is started: the action server, the back-office, empty
 SQLite case and tracker stores and ``--rasa-servers`` Rasa servers (2 by default, as in the
 production topology of ``docker/``) sharing the tracker file and a Redis lock store
-(``REDIS_URL``, default ``redis://127.0.0.1:6379``). A citizen's messages always go to the same
-server, chosen by a hash of the sender id, as a balancer hashing on the conversation would; the
-same for both configurations. Runs alternate ours, stock, ours, stock.
+(``REDIS_URL``, default ``redis://127.0.0.1:6379``). Each message goes to the server with the
+fewest requests in flight, as nginx's ``least_conn`` in ``docker/nginx.conf``; ``--routing sticky``
+keeps a citizen on the server their sender id hashes to. The same for both configurations. Runs
+alternate ours, stock, ours, stock.
 
 Measured: messages per second, latency percentiles (overall and per message of the script),
 errors (non-200, no reply text, no case number at the end, timeouts), CPU seconds and peak
