@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from bot.errors import InvalidField
@@ -311,9 +312,14 @@ def _activate(state: FormState, text: str, turn: UserTurn, today: date, result: 
 
 
 def _fields_from_text(text: str, today: date) -> dict[str, Any]:
-    found = {k: v for k, v in parse_free_text(text, today).items() if k in FORM_ORDER and v not in (None, "")}
-    found.pop("category", None)  # the category is suggested and confirmed, never assumed
-    return found
+    return dict(_form_fields(text, today))
+
+
+@lru_cache(maxsize=256)
+def _form_fields(text: str, today: date) -> tuple[tuple[str, Any], ...]:
+    # one parse per message, however many steps of the turn ask (the values are str / int / date)
+    found = parse_free_text(text, today, with_category=False)  # suggested and confirmed, never assumed
+    return tuple((k, v) for k, v in found.items() if k in FORM_ORDER and v not in (None, ""))
 
 
 CLOSED_ANSWER_SLOTS = frozenset({"consent", "confirm", "channel_choice", "petition_type", "prior_procedure", "people_count"})

@@ -127,8 +127,11 @@ def find_demand(text: str) -> str | None:
     return found
 
 
-def parse_free_text(text: str, today: date) -> dict[str, object]:
-    """Petition fields readable from a free text; each key is present only when found."""
+def parse_free_text(text: str, today: date, *, with_category: bool = True) -> dict[str, object]:
+    """Petition fields readable from a free text; each key is present only when found.
+
+    ``with_category=False`` skips the category suggestion (a classifier run: the costliest part),
+    for callers that do not use it."""
     plain = normalize_text(text or "")
     result: dict[str, object] = {}
     if not plain:
@@ -165,7 +168,7 @@ def parse_free_text(text: str, today: date) -> dict[str, object]:
     if issue_region:
         result["issue_region"] = issue_region
 
-    category = suggest_category(work)
+    category = suggest_category(work) if with_category else None
     if category:
         result["category"] = category
     petition_type = suggest_petition_type(work)

@@ -342,3 +342,33 @@ def test_a_wrong_id_among_other_fields_is_explained_and_the_rest_kept() -> None:
     assert "id_number" not in result.updates
     assert "校验位对不上" in texts(result)
     assert result.next_slot == "id_number"
+
+
+def test_a_message_is_parsed_once_per_turn_and_without_a_category_guess(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.intake.form as form
+    from bot.intake.parse import parse_free_text
+
+    calls: list[tuple[str, bool]] = []
+
+    def counting(text: str, today: date, *, with_category: bool = True) -> dict[str, object]:
+        calls.append((text, with_category))
+        return parse_free_text(text, today, with_category=with_category)
+
+    monkeypatch.setattr(form, "parse_free_text", counting)
+    form._form_fields.cache_clear()
+    message = "我叫李四，电话13912345678，公司拖欠工资三个月"
+    result = process_turn(state("petitioner_name", consent=True), turn(message), TODAY)
+    assert result.updates["petitioner_name"] == "李四" and result.updates["phone"] == "13912345678"
+    assert "category" not in result.updates  # suggested and confirmed later, never assumed
+    assert calls == [(message, False)]
+    form._form_fields.cache_clear()
+
+
+def test_the_parse_without_category_reads_the_same_fields() -> None:
+    from bot.intake.parse import parse_free_text
+
+    story = "我叫王建国，身份证11010519491231002X，住在浙江省杭州市西湖区文三路1号，去年三月起公司拖欠工资，要求补发"
+    full = parse_free_text(story, TODAY)
+    light = parse_free_text(story, TODAY, with_category=False)
+    assert "category" in full and "category" not in light
+    assert light == {k: v for k, v in full.items() if k != "category"}
