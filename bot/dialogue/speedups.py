@@ -78,6 +78,14 @@ _installed: list[str] = []
 _undo: dict[str, Callable[[], None]] = {}  # name -> restores what the fix replaced
 
 
+def _replace(owner: Any, attr: str, new: Any, fix: str) -> None:
+    """Put ``new`` in place of ``owner.attr`` (a class or module); :func:`uninstall` puts back
+    what was there (taken from ``owner.__dict__``: a staticmethod stays one)."""
+    original = vars(owner)[attr]
+    setattr(owner, attr, new)
+    _undo[fix] = lambda: setattr(owner, attr, original)
+
+
 # --------------------------------------------------------------------------- 1. action responses
 
 
@@ -145,8 +153,7 @@ def _patch_action_validation() -> str | None:
             return bool(original(self, result))
         return True
 
-    RemoteAction._validate_action_result = _validate_action_result
-    _undo["action-result validation"] = lambda: setattr(RemoteAction, "_validate_action_result", original)
+    _replace(RemoteAction, "_validate_action_result", _validate_action_result, "action-result validation")
     return None
 
 
@@ -173,8 +180,7 @@ def _patch_event_lookup() -> str | None:
                 return cls
         return lookup(type_name, default)  # unknown names: Rasa's own answer or error
 
-    Event.resolve_by_type = staticmethod(resolve_by_type)
-    _undo["event class lookup"] = lambda: setattr(Event, "resolve_by_type", original)
+    _replace(Event, "resolve_by_type", staticmethod(resolve_by_type), "event class lookup")
     return None
 
 
@@ -231,8 +237,7 @@ def _patch_sqlite_pool() -> str | None:
         return kwargs
 
     create_engine_kwargs._bot_speedup = True  # type: ignore[attr-defined]
-    tracker_store.create_engine_kwargs = create_engine_kwargs
-    _undo["sqlite tracker connection"] = lambda: setattr(tracker_store, "create_engine_kwargs", original)
+    _replace(tracker_store, "create_engine_kwargs", create_engine_kwargs, "sqlite tracker connection")
     return None
 
 
@@ -290,10 +295,7 @@ def _patch_response_choice() -> str | None:
         chosen: dict[str, Any] = random.choice(suitable)
         return chosen
 
-    TemplatedNaturalLanguageGenerator._random_response_for = _random_response_for
-    _undo["response choice"] = lambda: setattr(
-        TemplatedNaturalLanguageGenerator, "_random_response_for", original
-    )
+    _replace(TemplatedNaturalLanguageGenerator, "_random_response_for", _random_response_for, "response choice")
     return None
 
 
@@ -337,8 +339,7 @@ def _patch_graph_runner() -> str | None:
         except RuntimeError as exc:
             raise GraphRunError("Error running runner.") from exc
 
-    DaskGraphRunner.run = run
-    _undo["graph runner"] = lambda: setattr(DaskGraphRunner, "run", original)
+    _replace(DaskGraphRunner, "run", run, "graph runner")
     return None
 
 
@@ -430,8 +431,7 @@ def _patch_action_payload() -> str | None:
             result["domain"] = domain.as_dict()
         return result
 
-    RemoteAction._action_call_format = _action_call_format
-    _undo["slim action calls"] = lambda: setattr(RemoteAction, "_action_call_format", original)
+    _replace(RemoteAction, "_action_call_format", _action_call_format, "slim action calls")
     return None
 
 
@@ -455,8 +455,7 @@ def _patch_applied_events() -> str | None:
         self.__dict__[_APPLIED_MEMO] = (events, len(events), last, tuple(result))
         return result
 
-    DialogueStateTracker.applied_events = applied_events
-    _undo["applied events"] = lambda: setattr(DialogueStateTracker, "applied_events", original)
+    _replace(DialogueStateTracker, "applied_events", applied_events, "applied events")
     return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload, sessionmaker
@@ -37,12 +38,14 @@ def _now(now: datetime | None) -> datetime:
     return to_utc(now) if now is not None else utcnow()
 
 
+def _open_for(channel: str, sender_id: str) -> tuple[Any, ...]:
+    """Conditions on :class:`Handoff` rows: this chat account's handoff that waits or is held."""
+    return (Handoff.channel == channel, Handoff.sender_id == sender_id, Handoff.state.in_(OPEN_STATES))
+
+
 def _open_handoff(session, channel: str, sender_id: str) -> Handoff | None:  # type: ignore[no-untyped-def]
     return session.execute(
-        select(Handoff)
-        .where(Handoff.channel == channel, Handoff.sender_id == sender_id, Handoff.state.in_(OPEN_STATES))
-        .order_by(Handoff.id.desc())
-        .limit(1)
+        select(Handoff).where(*_open_for(channel, sender_id)).order_by(Handoff.id.desc()).limit(1)
     ).scalar_one_or_none()
 
 
@@ -116,12 +119,7 @@ def glance_inbound(
 ) -> InboundGlance:
     """Read-only look at a citizen's inbound message (see :class:`InboundGlance`)."""
     at = _now(now)
-    handoff = (
-        select(Handoff.id)
-        .where(Handoff.channel == channel, Handoff.sender_id == sender_id, Handoff.state.in_(OPEN_STATES))
-        .limit(1)
-        .scalar_subquery()
-    )
+    handoff = select(Handoff.id).where(*_open_for(channel, sender_id)).limit(1).scalar_subquery()
     with transaction(session_factory) as session:
         handoff_id, last_inbound, last_sent, held, waiting = session.execute(
             select(handoff, *inbound_columns(channel, sender_id))

@@ -315,9 +315,11 @@ def _fields_from_text(text: str, today: date) -> dict[str, Any]:
     return dict(_form_fields(text, today))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16)
 def _form_fields(text: str, today: date) -> tuple[tuple[str, Any], ...]:
-    # one parse per message, however many steps of the turn ask (the values are str / int / date)
+    # One parse per message, however many steps of the turn ask (they run back to back inside
+    # process_turn, so a small cache suffices and little personal data lingers in memory).
+    # The values are str / int / date: immutable.
     found = parse_free_text(text, today, with_category=False)  # suggested and confirmed, never assumed
     return tuple((k, v) for k, v in found.items() if k in FORM_ORDER and v not in (None, ""))
 
