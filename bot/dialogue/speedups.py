@@ -351,7 +351,8 @@ _MARKERS = frozenset({"restart", "session_started", "undo", "rewind"})
 
 
 def slim_events(events: list[Any]) -> list[dict[str, Any]]:
-    """The events of an action call: full from the second-to-last user message on, text before."""
+    """The events of an action call: full from the second-to-last user message on (parse data as
+    :func:`slim_parse` leaves it), text before."""
     from rasa.shared.core.events import BotUttered, UserUttered
 
     user_at = [i for i, event in enumerate(events) if isinstance(event, UserUttered)]
@@ -367,7 +368,7 @@ def slim_events(events: list[Any]) -> list[dict[str, Any]]:
             head.append({"event": "bot", "timestamp": event.timestamp, "text": event.text})
         elif getattr(event, "type_name", None) in _MARKERS:
             head.append(event.as_dict())
-    return head + [event.as_dict() for event in events[cut:]]
+    return head + [_slim_user(event.as_dict()) for event in events[cut:]]
 
 
 #: FAQ topics of the response selector's ranking an action call keeps (actions read the choice)
@@ -393,18 +394,20 @@ def slim_parse(parse: Any) -> Any:
     return {**parse, "response_selector": selector}
 
 
+def _slim_user(event: dict[str, Any]) -> dict[str, Any]:
+    """A serialised event, with :func:`slim_parse` applied when it is a user message."""
+    if event.get("event") == "user" and "parse_data" in event:
+        return {**event, "parse_data": slim_parse(event["parse_data"])}
+    return event
+
+
 def _slim_state(state: dict[str, Any]) -> dict[str, Any]:
-    """``tracker.current_state()`` with :func:`slim_parse` applied to the parse data in it."""
+    """``tracker.current_state()`` with :func:`slim_parse` applied to its latest message and the
+    active loop's trigger message (the events are slimmed by :func:`slim_events`)."""
     state["latest_message"] = slim_parse(state.get("latest_message"))
     loop = state.get("active_loop")
     if isinstance(loop, dict) and "trigger_message" in loop:
         state["active_loop"] = {**loop, "trigger_message": slim_parse(loop["trigger_message"])}
-    events = state.get("events")
-    if isinstance(events, list):
-        state["events"] = [
-            {**e, "parse_data": slim_parse(e["parse_data"])} if e.get("event") == "user" and "parse_data" in e else e
-            for e in events
-        ]
     return state
 
 
@@ -418,9 +421,8 @@ def _patch_action_payload() -> str | None:
         return "RemoteAction._action_call_format / _is_selective_domain_enabled not found"
 
     def _action_call_format(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:
-        tracker_state = tracker.current_state(EventVerbosity.NONE)  # everything but the events
+        tracker_state = _slim_state(tracker.current_state(EventVerbosity.NONE))  # all but the events
         tracker_state["events"] = slim_events(list(tracker.events))
-        _slim_state(tracker_state)
         result = {
             "next_action": self._name,
             "sender_id": tracker.sender_id,

@@ -168,8 +168,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             for event in deserialise_events([json.loads(text) for text in texts[done:]]):
                 kept.update(event)
             if len(kept.events) == len(ids):
-                self._trackers[sender_id] = (ids, self.domain, kept)
-                self._trackers.move_to_end(sender_id)
+                self._keep(kept, ids)
                 return kept
             self._trackers.pop(sender_id, None)  # a row that does not read as an event: rebuild
         events = [json.loads(text) for text in texts]

@@ -183,25 +183,21 @@ def _recent_and_quiet(
     ``last_inbound_at`` then lags by at most that long — the 48-hour WeChat window does not
     notice. Without this every chat message took the database's write lock (SQLite: one writer)."""
     with transaction(session_factory) as session:
-        return recent_and_quiet(session, channel, sender_id, at, release_held)
-
-
-def recent_and_quiet(
-    session: Session, channel: str, sender_id: str, at: datetime, release_held: bool
-) -> InboundRecord | None:
-    """:func:`_recent_and_quiet` inside the caller's (read) transaction: one statement."""
-    last_inbound, last_sent, held, _waiting = session.execute(select(*inbound_columns(channel, sender_id))).one()
+        last_inbound, last_sent, held, _waiting = session.execute(select(*inbound_columns(channel, sender_id))).one()
     return quiet_inbound(last_inbound, last_sent, held is not None, at, release_held)
 
 
-#: outbox states a channel that answers in its reply (REST without callback) hands out itself
-WAITING_STATES = (OutboxState.HELD.value, OutboxState.PENDING.value)
+def _waiting_for(channel: str, recipient: str) -> tuple[Any, ...]:
+    """Conditions on outbox rows a channel that answers in its reply (REST without callback)
+    hands out itself: the recipient's held or pending messages."""
+    return (OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
+            OutboxMessage.state.in_([OutboxState.HELD.value, OutboxState.PENDING.value]))
 
 
 def inbound_columns(channel: str, sender_id: str) -> list[Any]:
     """Scalar subqueries, read together in one statement for an inbound message: the contact's
     last inbound time, when something was last sent to them, the id of a held message and of a
-    waiting one (held or pending; see :func:`take_held_for_reply`), each NULL when there is none."""
+    waiting one (held or pending: what :func:`take_held_for_reply` hands out), each NULL when there is none."""
     mine = (OutboxMessage.channel == channel, OutboxMessage.recipient == sender_id)
 
     def any_id(*where: Any) -> Any:
@@ -213,7 +209,7 @@ def inbound_columns(channel: str, sender_id: str) -> list[Any]:
         select(func.max(OutboxMessage.sent_at))
         .where(*mine, OutboxMessage.state == OutboxState.SENT.value).scalar_subquery(),
         any_id(OutboxMessage.state == OutboxState.HELD.value),
-        any_id(OutboxMessage.state.in_(WAITING_STATES)),
+        select(OutboxMessage.id).where(*_waiting_for(channel, sender_id)).limit(1).scalar_subquery(),
     ]
 
 
@@ -233,25 +229,16 @@ def quiet_inbound(
     return InboundRecord(first_time=False, previous_inbound_at=last, released=0, last_buttons=[])
 
 
-def anything_waiting(session: Session, channel: str, recipient: str) -> bool:
-    """Whether :func:`take_held_for_reply` would find messages (read only, caller's transaction)."""
-    return session.execute(
-        select(OutboxMessage.id).where(OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
-                                       OutboxMessage.state.in_(WAITING_STATES)).limit(1)
-    ).first() is not None
-
-
 def take_held_for_reply(
     session_factory: sessionmaker, channel: str, recipient: str, now: datetime | None = None, limit: int = 20,
 ) -> list[OutboxMessage]:
     """Hand the recipient's waiting messages (held, or pending and not claimed) to a channel that
     shows them in its reply to the citizen's message; they are marked sent, oldest first."""
     at = to_utc(now) if now is not None else utcnow()
-    waiting = (OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
-               OutboxMessage.state.in_(WAITING_STATES))
+    waiting = _waiting_for(channel, recipient)
     # Called for every REST message; usually nothing waits: check without the write lock first.
     with transaction(session_factory) as session:
-        if not anything_waiting(session, channel, recipient):
+        if session.execute(select(OutboxMessage.id).where(*waiting).limit(1)).first() is None:
             return []
     with transaction(session_factory, write=True) as session:
         rows = list(session.execute(
