@@ -1,7 +1,7 @@
 """Load benchmark: our configuration against Rasa's stock one, on the same data, in one run.
 
     python -m bench.load [--users 50] [--conversations N] [--think S] [--rounds 2]
-                         [--rasa-servers 2] [--routing least-conn|sticky] [--only ours|stock] [--train]
+                         [--capacity-rounds 1] [--capacity-conversations N] [--rasa-servers 2] [--routing least-conn|sticky] [--only ours|stock] [--train]
                          [--profile DIR] [--write-docs]
     python -m bench.load --url https://bot.example.org [--users ...]   # a running deployment
 
@@ -17,7 +17,10 @@ production topology of ``docker/``) sharing the tracker file and a Redis lock st
 (``REDIS_URL``, default ``redis://127.0.0.1:6379``). Each message goes to the server with the
 fewest requests in flight, as nginx's ``least_conn`` in ``docker/nginx.conf``; ``--routing sticky``
 keeps a citizen on the server their sender id hashes to. The same for both configurations. Runs
-alternate ours, stock, ours, stock.
+alternate ours, stock, ours, stock; then come ``--capacity-rounds`` alternations in which the
+citizens do not pause at all. Paced citizens offer a bounded load (50 citizens with 1 s of
+thinking: at most ~45 messages/s), so the paced runs give the latency a citizen sees and the
+capacity runs the throughput each configuration can reach, the figure the ratio compares.
 
 Measured: messages per second, latency percentiles (overall and per message of the script),
 errors (non-200, no reply text, no case number at the end, timeouts), CPU seconds and peak
@@ -122,6 +125,7 @@ class RunStats:
 
     config: str  # "ours" | "stock" | "url"
     users: int
+    think: float = 1.0  # mean pause between a reply and the next message; 0 = capacity (no pause)
     conversations: int = 0
     completed: int = 0  # conversations that ended with a case number
     latencies_ms: list[float] = field(default_factory=list)
@@ -149,6 +153,10 @@ class RunStats:
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+#: The capacity runs of ours and of stock merged (stock None with ``--only ours``).
+Phase = tuple[RunStats, "RunStats | None"]
 
 
 def reply_texts(payload: Any) -> list[str]:
@@ -280,7 +288,7 @@ def load(url: str | Sequence[str], config: str, users: int, conversations: int, 
     """One measured run (after one unmeasured warm-up conversation per server). ``sample()`` is
     called every 0.5 s from a thread while the load runs (memory sampling)."""
     urls = [url] if isinstance(url, str) else list(url)
-    stats = RunStats(config=config, users=users)
+    stats = RunStats(config=config, users=users, think=think)
     # Citizens of a run are numbered from a random start: runs against one deployment (--url)
     # do not repeat each other's petitions.
     first = secrets.randbelow(300_000)
@@ -429,7 +437,7 @@ def step_rows(ours: RunStats, stock: RunStats | None) -> str:
 
 def merge(runs: Sequence[RunStats]) -> RunStats:
     """The runs of one configuration taken together (throughput over the summed time)."""
-    total = RunStats(config=runs[0].config, users=runs[0].users)
+    total = RunStats(config=runs[0].config, users=runs[0].users, think=runs[0].think)
     for run in runs:
         total.conversations += run.conversations
         total.completed += run.completed
@@ -457,22 +465,40 @@ def _ratio(a: float | None, b: float | None) -> str:
 
 
 def summary_rows(ours: RunStats, stock: RunStats | None, models: dict[str, Model],
-                 f1: dict[str, float | None]) -> list[tuple[str, str, str, str, str]]:
-    """(metric, ours, stock, ours/stock, target) rows of the side-by-side table."""
+                 f1: dict[str, float | None], capacity: Phase | None = None) -> list[tuple[str, str, str, str, str]]:
+    """(metric, ours, stock, ours/stock, target) rows of the side-by-side table.
+
+    ``ours``/``stock`` are the paced runs; ``capacity`` the runs without pauses, when they were
+    made apart from the paced ones: the throughput target is then read from them."""
     s = stock
+    paced = "throughput, paced (messages/s)" if capacity else "throughput (messages/s)"
     rows = [
-        ("throughput (messages/s)", _num(ours.throughput), _num(s.throughput) if s else "—",
-         _ratio(ours.throughput, s.throughput if s else None), f"≥ {TARGET_RATIO:g}× stock"),
+        (paced, _num(ours.throughput), _num(s.throughput) if s else "—",
+         _ratio(ours.throughput, s.throughput if s else None), "" if capacity else f"≥ {TARGET_RATIO:g}× stock"),
     ]
+    if capacity:
+        c_ours, c_stock = capacity
+        rows.append(("throughput at capacity, no pauses (messages/s)", _num(c_ours.throughput),
+                     _num(c_stock.throughput) if c_stock else "—",
+                     _ratio(c_ours.throughput, c_stock.throughput if c_stock else None), f"≥ {TARGET_RATIO:g}× stock"))
     for q in (50, 95, 99):
         rows.append((f"latency p{q} (ms)", _num(ours.pct(q), 0), _num(s.pct(q), 0) if s else "—",
                      _ratio(ours.pct(q), s.pct(q) if s else None),
                      f"≤ {TARGET_P95_MS:g}" if q == 95 else ""))
+    if capacity:
+        c_ours, c_stock = capacity
+        rows.append(("latency p95 at capacity (ms)", _num(c_ours.pct(95), 0),
+                     _num(c_stock.pct(95), 0) if c_stock else "—",
+                     _ratio(c_ours.pct(95), c_stock.pct(95) if c_stock else None), ""))
+    errors_ours = ours.error_count + (capacity[0].error_count if capacity else 0)
+    errors_stock = (s.error_count if s else 0) + (capacity[1].error_count if capacity and capacity[1] else 0)
+    done_ours = _completed(ours, capacity[0] if capacity else None)
     rows += [
-        ("messages", str(ours.messages), str(s.messages) if s else "—", "", ""),
-        ("errors", str(ours.error_count), str(s.error_count) if s else "—", "", "0"),
-        ("conversations with a case number", f"{ours.completed}/{ours.conversations}",
-         f"{s.completed}/{s.conversations}" if s else "—", "", "all"),
+        ("messages", str(ours.messages + (capacity[0].messages if capacity else 0)),
+         str(s.messages + (capacity[1].messages if capacity and capacity[1] else 0)) if s else "—", "", ""),
+        ("errors", str(errors_ours), str(errors_stock) if s else "—", "", "0"),
+        ("conversations with a case number", done_ours,
+         _completed(s, capacity[1] if capacity else None) if s else "—", "", "all"),
         ("Rasa ready after start (s, slowest run)", _num(ours.ready_s), _num(s.ready_s) if s else "—",
          _ratio(ours.ready_s, s.ready_s if s else None), f"≤ {TARGET_READY_S:g}"),
     ]
@@ -490,6 +516,11 @@ def summary_rows(ours: RunStats, stock: RunStats | None, models: dict[str, Model
     return rows
 
 
+def _completed(*parts: RunStats | None) -> str:
+    runs = [r for r in parts if r is not None]
+    return f"{sum(r.completed for r in runs)}/{sum(r.conversations for r in runs)}"
+
+
 def _per_message(stats: RunStats, proc: str) -> str:
     seconds = stats.cpu_s.get(proc)
     return _num(1000 * seconds / stats.messages, 1) if seconds is not None and stats.messages else "—"
@@ -502,15 +533,22 @@ def _train_cell(model: Model | None) -> str:
 
 
 def verdicts(ours: RunStats, stock: RunStats | None, models: dict[str, Model],
-             f1: dict[str, float | None]) -> list[tuple[str, bool | None]]:
-    """Each target with PASS (True), FAIL (False) or not measured (None)."""
-    ratio = ours.throughput / stock.throughput if stock and stock.throughput else None
+             f1: dict[str, float | None], capacity: Phase | None = None) -> list[tuple[str, bool | None]]:
+    """Each target with PASS (True), FAIL (False) or not measured (None).
+
+    Throughput is compared at capacity when runs without pauses were made (``capacity``): paced
+    citizens offer a bounded load, which caps what any configuration can show above it."""
+    fast, slow = capacity if capacity else (ours, stock)
+    ratio = fast.throughput / slow.throughput if slow and slow.throughput else None
     train = models["ours"].train_s if "ours" in models else None
     f1_ours, f1_stock = f1.get("ours"), f1.get("stock")
+    clean = all(r.error_count == 0 and r.completed == r.conversations
+                for r in (ours, capacity[0] if capacity else None) if r is not None)
     return [
-        (f"throughput ≥ {TARGET_RATIO:g}× stock", None if ratio is None else ratio >= TARGET_RATIO),
+        (f"throughput ≥ {TARGET_RATIO:g}× stock" + (" (at capacity)" if capacity else ""),
+         None if ratio is None else ratio >= TARGET_RATIO),
         (f"p95 ≤ {TARGET_P95_MS:g} ms", ours.pct(95) <= TARGET_P95_MS if ours.latencies_ms else None),
-        ("zero errors", ours.error_count == 0 and ours.completed == ours.conversations),
+        ("zero errors", clean),
         ("macro-F1 not lower than stock",
          None if f1_ours is None or f1_stock is None else f1_ours >= f1_stock - 1e-9),
         (f"Rasa ready ≤ {TARGET_READY_S:g} s", None if ours.ready_s is None else ours.ready_s <= TARGET_READY_S),
@@ -518,21 +556,35 @@ def verdicts(ours: RunStats, stock: RunStats | None, models: dict[str, Model],
     ]
 
 
-def run_rows(runs: Sequence[RunStats]) -> str:
+def run_rows(runs: Sequence[RunStats], first: int = 1) -> str:
     return table(
-        ["run", "config", "messages", "seconds", "messages/s", "p50 ms", "p95 ms", "p99 ms", "errors", "ready s"],
-        [(i + 1, r.config, r.messages, _num(r.seconds), _num(r.throughput), _num(r.pct(50), 0),
-          _num(r.pct(95), 0), _num(r.pct(99), 0), r.error_count, _num(r.ready_s)) for i, r in enumerate(runs)],
+        ["run", "config", "think s", "messages", "seconds", "messages/s", "p50 ms", "p95 ms", "p99 ms", "errors",
+         "ready s"],
+        [(i, r.config, f"{r.think:g}", r.messages, _num(r.seconds), _num(r.throughput), _num(r.pct(50), 0),
+          _num(r.pct(95), 0), _num(r.pct(99), 0), r.error_count, _num(r.ready_s))
+         for i, r in enumerate(runs, start=first)],
     )
+
+
+def phases(runs: Sequence[RunStats], users: int) -> tuple[RunStats, RunStats | None, Phase | None]:
+    """The paced runs of ours and stock merged, and the capacity runs (no pauses) merged when
+    they were made beside paced ones (with ``--think 0`` the paced runs are the capacity)."""
+    def merged(which: Sequence[RunStats], config: str) -> RunStats | None:
+        picked = [r for r in which if r.config == config or (config == "ours" and r.config == "url")]
+        return merge(picked) if picked else None
+
+    paced = [r for r in runs if r.think > 0] or list(runs)
+    free = [r for r in runs if r.think == 0] if len(paced) < len(runs) else []
+    ours = merged(paced, "ours") or RunStats(config="ours", users=users)
+    capacity = (merged(free, "ours") or RunStats(config="ours", users=users, think=0.0),
+                merged(free, "stock")) if free else None
+    return ours, merged(paced, "stock"), capacity
 
 
 def report(runs: Sequence[RunStats], models: dict[str, Model], f1: dict[str, float | None],
            args: argparse.Namespace, stamp: str) -> str:
-    ours_runs = [r for r in runs if r.config in ("ours", "url")]
-    stock_runs = [r for r in runs if r.config == "stock"]
-    ours = merge(ours_runs) if ours_runs else RunStats(config="ours", users=args.users)
-    stock = merge(stock_runs) if stock_runs else None
-    checks = verdicts(ours, stock, models, f1)
+    ours, stock, capacity = phases(runs, args.users)
+    checks = verdicts(ours, stock, models, f1, capacity)
     lines = [
         f"Run {stamp}. {args.users} concurrent simulated citizens, {args.conversations} whole petition "
         f"conversations per run ({len(CONVERSATION)} messages each), think time {args.think:g} s on average between a "
@@ -542,18 +594,21 @@ def report(runs: Sequence[RunStats], models: dict[str, Model], f1: dict[str, flo
            f"{args.rasa_servers} Rasa servers sharing a Redis lock store and the tracker store, "
            + ("each message to the server with the fewest requests in flight, as nginx's least_conn"
               if args.routing == "least-conn" else "each citizen on one of them"))
-        + ", the same action server and back-office, SQLite case and tracker stores).",
+        + ", the same action server and back-office, SQLite case and tracker stores)."
+        + (f" Then the capacity runs: the same {args.users} citizens without any pause "
+           f"({args.capacity_conversations} conversations per run), alternating likewise; the throughput "
+           "target is read from these." if capacity else ""),
         "Models: " + "; ".join(
             f"{name} `{m.path.name}` served by "
             + ("`python -m bot.dialogue.serve` (Rasa with bot.dialogue.speedups)" if m.launcher == "ours"
                else "plain `rasa run`")
             for name, m in models.items()) + ".",
-        table(["metric", "ours", "stock", "ours/stock", "target"], summary_rows(ours, stock, models, f1)),
+        table(["metric", "ours", "stock", "ours/stock", "target"], summary_rows(ours, stock, models, f1, capacity)),
         "Targets: " + "; ".join(
             f"{name} — **{'PASS' if ok else 'FAIL' if ok is False else 'not measured'}**" for name, ok in checks
         ) + ".",
         "Each run:\n\n" + run_rows(runs),
-        "Latency by message of the conversation (all runs of a configuration):\n\n" + step_rows(ours, stock),
+        "Latency by message of the conversation (paced runs of a configuration):\n\n" + step_rows(ours, stock),
     ]
     errors = {k: v for r in runs for k, v in r.errors.items()}
     if errors:
@@ -591,6 +646,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--think", type=float, default=1.0,
                         help="seconds a citizen waits after a reply before the next message (1.0)")
     parser.add_argument("--rounds", type=int, default=2, help="alternations ours/stock (2)")
+    parser.add_argument("--capacity-rounds", type=int, default=1,
+                        help="then alternations ours/stock without pauses, for the throughput at capacity "
+                        "(1; 0 = none; ignored with --think 0, whose runs are already that)")
+    parser.add_argument("--capacity-conversations", type=int, default=None,
+                        help="whole conversations per capacity run (default: 4 per citizen)")
     parser.add_argument("--only", choices=["ours", "stock"], help="measure one configuration only")
     parser.add_argument("--rasa-servers", type=int, default=2,
                         help="Rasa server processes per stack, for both configurations (2, as in production)")
@@ -611,8 +671,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.conversations is None:
         args.conversations = 2 * args.users
+    if args.capacity_conversations is None:
+        args.capacity_conversations = 4 * args.users
+    if args.think == 0:
+        args.capacity_rounds = 0
     if args.users < 1 or args.conversations < 1 or args.rounds < 1 or args.rasa_servers < 1:
         parser.error("--users, --conversations, --rounds and --rasa-servers must be at least 1")
+    if args.capacity_rounds < 0 or args.capacity_conversations < 1 or args.think < 0:
+        parser.error("--capacity-rounds must be at least 0, --capacity-conversations at least 1, --think not negative")
     return args
 
 
@@ -624,19 +690,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs: list[RunStats] = []
     models: dict[str, Model] = {}
     f1: dict[str, float | None] = {}
+    schedule = [(args.think, args.conversations)] * args.rounds + [(0.0, args.capacity_conversations)] * args.capacity_rounds
     if args.url:
-        for _ in range(args.rounds):
-            runs.append(load(args.url.rstrip("/"), "url", args.users, args.conversations, args.think))
-            print(run_rows(runs[-1:]), file=sys.stderr)
+        for think, conversations in schedule:
+            runs.append(load(args.url.rstrip("/"), "url", args.users, conversations, think))
+            print(run_rows(runs[-1:], len(runs)), file=sys.stderr)
     else:
         which = [args.only] if args.only else ["ours", "stock"]
         models = ensure_models(which, train=args.train, ours=args.model, stock=args.stock_model,
                                stock_launcher=args.stock_launcher)
-        for _ in range(args.rounds):
+        for think, conversations in schedule:
             for name in which:
-                runs.append(run_stack(models[name], args.users, args.conversations, args.think, args.profile,
+                runs.append(run_stack(models[name], args.users, conversations, think, args.profile,
                                       args.rasa_servers, args.routing))
-                print(run_rows(runs[-1:]), file=sys.stderr)
+                print(run_rows(runs[-1:], len(runs)), file=sys.stderr)
         if not args.no_f1:
             f1 = {name: macro_f1(model.path) for name, model in models.items()}
     text = report(runs, models, f1, args, stamp)

@@ -38,8 +38,9 @@ def test_reply_texts() -> None:
     assert reply_texts({"text": "a"}) == []
 
 
-def stats(config: str, ms: list[float], seconds: float, errors: int = 0) -> RunStats:
-    run = RunStats(config=config, users=50, conversations=2, completed=2 - errors, latencies_ms=ms, seconds=seconds)
+def stats(config: str, ms: list[float], seconds: float, errors: int = 0, think: float = 1.0) -> RunStats:
+    run = RunStats(config=config, users=50, conversations=2, completed=2 - errors, latencies_ms=ms, seconds=seconds,
+                   think=think)
     for _ in range(errors):
         run.error("no case number")
     return run
@@ -75,6 +76,51 @@ def test_report_prints_the_ratio() -> None:
     runs = [stats("ours", [100.0] * 100, 1.0), stats("stock", [900.0] * 20, 1.0)]
     text = report(runs, {}, {}, args, "now")
     assert "| throughput (messages/s) | 100.0 | 20.0 | 5.00× |" in text
+
+
+def capacity_args() -> argparse.Namespace:
+    return argparse.Namespace(users=50, conversations=100, think=1.0, rasa_servers=1, capacity_conversations=200)
+
+
+def test_the_throughput_target_is_read_from_the_capacity_runs_when_there_are_some() -> None:
+    # Paced: both serve what 50 citizens offer (ratio ~1); without pauses ours does 5x stock.
+    runs = [stats("ours", [30.0] * 45, 1.0), stats("stock", [500.0] * 40, 1.0),
+            stats("ours", [300.0] * 150, 1.0, think=0.0), stats("stock", [1500.0] * 30, 1.0, think=0.0)]
+    text = report(runs, {}, {}, capacity_args(), "now")
+    assert "| throughput, paced (messages/s) | 45.0 | 40.0 | 1.12× |  |" in text
+    assert "| throughput at capacity, no pauses (messages/s) | 150.0 | 30.0 | 5.00× | ≥ 4× stock |" in text
+    assert "throughput ≥ 4× stock (at capacity) — **PASS**" in text
+    assert "| latency p95 (ms) | 30 | 500 |" in text  # the latency target stays with the paced runs
+    assert "p95 ≤ 300 ms — **PASS**" in text
+    assert "| messages | 195 | 70 |" in text  # both phases counted
+    # A capacity run that falls short fails the target although the paced ratio is the same.
+    runs[2] = stats("ours", [300.0] * 100, 1.0, think=0.0)
+    assert "throughput ≥ 4× stock (at capacity) — **FAIL**" in report(runs, {}, {}, capacity_args(), "now")
+
+
+def test_an_error_in_a_capacity_run_fails_zero_errors() -> None:
+    runs = [stats("ours", [30.0] * 45, 1.0), stats("ours", [300.0] * 150, 1.0, errors=1, think=0.0)]
+    text = report(runs, {}, {}, capacity_args(), "now")
+    assert "zero errors — **FAIL**" in text
+    assert "| conversations with a case number | 3/4 |" in text
+
+
+def test_runs_all_without_pauses_are_both_the_paced_and_the_capacity_figures() -> None:
+    args = argparse.Namespace(users=50, conversations=100, think=0.0, rasa_servers=1, capacity_conversations=200)
+    runs = [stats("ours", [300.0] * 150, 1.0, think=0.0), stats("stock", [1500.0] * 30, 1.0, think=0.0)]
+    text = report(runs, {}, {}, args, "now")
+    assert "| throughput (messages/s) | 150.0 | 30.0 | 5.00× | ≥ 4× stock |" in text
+    assert "capacity" not in text
+
+
+def test_capacity_options() -> None:
+    from bench.load import parse_args
+
+    assert parse_args([]).capacity_rounds == 1 and parse_args([]).capacity_conversations == 200
+    assert parse_args(["--think", "0"]).capacity_rounds == 0  # those runs are the capacity already
+    assert parse_args(["--capacity-rounds", "0"]).capacity_rounds == 0
+    with pytest.raises(SystemExit):
+        parse_args(["--capacity-rounds", "-1"])
 
 
 def test_write_section_replaces_only_the_load_section(tmp_path: Path) -> None:
