@@ -61,6 +61,10 @@ one keeps Rasa's behaviour and only removes repeated work:
    result is kept on the tracker with the events it came from (the same deque, the same length,
    the same last event); any new event means a fresh computation, and callers get a new list.
 
+10. **Calls to the action server keep their connections** (``bot.dialogue.kept_connections``):
+   Rasa opened a new TCP connection for every call; one connector per event loop now keeps
+   idle connections for two seconds, and request bodies are encoded with ujson.
+
 Rasa is pinned (``requirements.lock``); when an upgrade changes a patched function's shape,
 :func:`install` logs that it skipped the fix instead of guessing.
 """
@@ -465,6 +469,15 @@ def _patch_applied_events() -> str | None:
 _APPLIED_MEMO = "_bot_applied_events"
 
 
+# --------------------------------------------------------------------------- 10. kept connections
+
+
+def _patch_kept_connections() -> str | None:
+    from bot.dialogue import kept_connections
+
+    return kept_connections.patch()
+
+
 # --------------------------------------------------------------------------- install
 
 FIXES: dict[str, Callable[[], str | None]] = {
@@ -477,6 +490,7 @@ FIXES: dict[str, Callable[[], str | None]] = {
     "graph runner": _patch_graph_runner,
     "slim action calls": _patch_action_payload,
     "applied events": _patch_applied_events,
+    "kept connections": _patch_kept_connections,
 }
 
 

@@ -33,11 +33,12 @@ from collections import OrderedDict
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import deserialise_events
+from rasa.shared.core.events import SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.dialogue.event_cache import EventCache
+from bot.dialogue.event_rows import EventRows
 from bot.security.crypto import active_key_ring
 from bot.security.startup import prepare_process
 from bot.settings import get_settings
@@ -52,6 +53,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         prepare_process("rasa")
         super().__init__(*args, **kwargs)
         self.event_cache = EventCache(get_settings().tracker_event_cache)
+        self.rows = EventRows(self.engine, self.SQLEvent.__table__, SessionStarted.type_name)
         #: sender → row ids of the current session as listed by the last load (used once by save)
         self._loaded_ids: dict[str, tuple[int, ...]] = {}
         #: sender → the tracker this process last saved, with its rows (see ``_reusable``)
@@ -79,25 +81,22 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             return
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
-        with self.session_scope() as session:
-            written: list[tuple[Any, str]] = []
-            for event in new_events:
-                data = event.as_dict()
-                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
-                plaintext = json.dumps(data, ensure_ascii=False)
-                row = self.SQLEvent(
-                    sender_id=tracker.sender_id,
-                    type_name=event.type_name,
-                    timestamp=data.get("timestamp"),
-                    intent_name=intent,
-                    action_name=data.get("name"),
-                    data=active_key_ring().encrypt(plaintext),
-                )
-                session.add(row)
-                written.append((row, plaintext))
-            session.flush()
-            rows = [(int(row.id), plaintext) for row, plaintext in written]
-            session.commit()
+        values: list[dict[str, Any]] = []
+        plaintexts: list[str] = []
+        ring = active_key_ring()
+        for event in new_events:
+            data = event.as_dict()
+            plaintext = json.dumps(data, ensure_ascii=False)
+            values.append({
+                "sender_id": tracker.sender_id,
+                "type_name": event.type_name,
+                "timestamp": data.get("timestamp"),
+                "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                "action_name": data.get("name"),
+                "data": ring.encrypt(plaintext),
+            })
+            plaintexts.append(plaintext)
+        rows = list(zip(self.rows.insert(values), plaintexts, strict=True))
         self.event_cache.add(tracker.sender_id, rows)
         if loaded_ids is not None:
             self._keep(tracker, (*loaded_ids, *(row_id for row_id, _ in rows)))
@@ -132,26 +131,20 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         if missing:  # only rows this process has not decrypted yet are read again
             wanted = set(missing)
             ring = active_key_ring()
-            with self.session_scope() as session:
-                rows = session.query(self.SQLEvent.id, self.SQLEvent.data).filter(
-                    self.SQLEvent.sender_id == sender_id,
-                    self.SQLEvent.id >= missing[0],
-                    self.SQLEvent.id <= missing[-1],
-                )
-                fetched = {int(row_id): ring.reveal(data) for row_id, data in rows if row_id in wanted}
+            fetched = {row_id: ring.reveal(data) for row_id, data in self.rows.data(sender_id, missing[0], missing[-1])
+                       if row_id in wanted}
         return self.event_cache.assemble(sender_id, ids, fetched)
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
-        with self.session_scope() as session:
-            query = self._event_query(
-                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
-            )
-            # the ids as a plain Core result (no ORM row processing: this runs for every message)
-            ids = tuple(
-                int(row_id) for row_id in session.execute(query.with_entities(self.SQLEvent.id).statement).scalars()
-            )
+        if fetch_events_from_all_sessions:
+            with self.session_scope() as session:
+                query = self._event_query(session, sender_id, fetch_events_from_all_sessions=True)
+                ids = tuple(int(row_id) for row_id in session.execute(
+                    query.with_entities(self.SQLEvent.id).statement).scalars())
+        else:  # every message: one prepared statement, the same rows as Rasa's query
+            ids = self.rows.session_ids(sender_id)
         kept = None
         if not fetch_events_from_all_sessions:
             self._loaded_ids[sender_id] = ids

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload, sessionmaker
 
 from bot.cases.db import transaction
@@ -38,7 +39,7 @@ def _now(now: datetime | None) -> datetime:
     return to_utc(now) if now is not None else utcnow()
 
 
-def _open_for(channel: str, sender_id: str) -> tuple[Any, ...]:
+def _open_for(channel: Any, sender_id: Any) -> tuple[Any, ...]:
     """Conditions on :class:`Handoff` rows: this chat account's handoff that waits or is held."""
     return (Handoff.channel == channel, Handoff.sender_id == sender_id, Handoff.state.in_(OPEN_STATES))
 
@@ -119,14 +120,21 @@ def glance_inbound(
 ) -> InboundGlance:
     """Read-only look at a citizen's inbound message (see :class:`InboundGlance`)."""
     at = _now(now)
-    handoff = select(Handoff.id).where(*_open_for(channel, sender_id)).limit(1).scalar_subquery()
     with transaction(session_factory) as session:
         handoff_id, last_inbound, last_sent, held, waiting = session.execute(
-            select(handoff, *inbound_columns(channel, sender_id))
+            _glance_statement(), {"channel": channel, "sender_id": sender_id}
         ).one()
     return InboundGlance(handoff_open=handoff_id is not None,
                          quiet=quiet_inbound(last_inbound, last_sent, held is not None, at, release_held),
                          waiting=waiting is not None)
+
+
+@cache
+def _glance_statement() -> Any:
+    """The statement of :func:`glance_inbound`, built once (it runs for every inbound message)."""
+    channel, sender_id = bindparam("channel"), bindparam("sender_id")
+    handoff = select(Handoff.id).where(*_open_for(channel, sender_id)).limit(1).scalar_subquery()
+    return select(handoff, *inbound_columns(channel, sender_id))
 
 
 def _locked(session, handoff_id: int) -> Handoff:  # type: ignore[no-untyped-def]

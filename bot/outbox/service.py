@@ -187,17 +187,18 @@ def _recent_and_quiet(
     return quiet_inbound(last_inbound, last_sent, held is not None, at, release_held)
 
 
-def _waiting_for(channel: str, recipient: str) -> tuple[Any, ...]:
+def _waiting_for(channel: Any, recipient: Any) -> tuple[Any, ...]:
     """Conditions on outbox rows a channel that answers in its reply (REST without callback)
     hands out itself: the recipient's held or pending messages."""
     return (OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
             OutboxMessage.state.in_([OutboxState.HELD.value, OutboxState.PENDING.value]))
 
 
-def inbound_columns(channel: str, sender_id: str) -> list[Any]:
+def inbound_columns(channel: Any, sender_id: Any) -> list[Any]:
     """Scalar subqueries, read together in one statement for an inbound message: the contact's
     last inbound time, when something was last sent to them, the id of a held message and of a
-    waiting one (held or pending: what :func:`take_held_for_reply` hands out), each NULL when there is none."""
+    waiting one (held or pending: what :func:`take_held_for_reply` hands out), each NULL when there is none.
+    ``channel`` and ``sender_id`` are values or bound parameters (a statement prepared once)."""
     mine = (OutboxMessage.channel == channel, OutboxMessage.recipient == sender_id)
 
     def any_id(*where: Any) -> Any:

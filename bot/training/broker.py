@@ -170,7 +170,10 @@ class InboxEventBroker(EventBroker):
         return broker
 
     def publish(self, event: dict[str, Any]) -> None:
-        self._worker.submit(dict(event))
+        from bot.training.capture import is_read
+
+        if is_read(event):  # the rest would only wake the worker thread for nothing
+            self._worker.submit(dict(event))
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every published event is stored (tests, shutdown)."""

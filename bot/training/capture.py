@@ -29,6 +29,16 @@ from bot.training.models import CaptureReason
 
 FALLBACK_INTENT = "nlu_fallback"
 NAME_SLOTS = ("petitioner_name",)
+#: Event kinds the capture reads besides the name slots; everything else is ignored.
+READ_KINDS = frozenset({"user", "session_started", "restart"})
+
+
+def is_read(event: Mapping[str, Any]) -> bool:
+    """Whether :meth:`CaptureTracker.feed` can do anything with ``event``: a user message, a
+    session start or restart, a name slot. The broker queues only these (most of a turn's
+    events are actions, bot messages and other slots)."""
+    kind = event.get("event")
+    return kind in READ_KINDS or (kind == "slot" and event.get("name") in NAME_SLOTS)
 NAME_MASK = "某某"
 MAX_CORRECTION_CHARS = 40
 MAX_TEXT_CHARS = 2000
@@ -191,7 +201,7 @@ class CaptureTracker:
     def feed(self, event: Mapping[str, Any]) -> list[Capture | NamesLearned]:
         kind = event.get("event")
         sender_id = str(event.get("sender_id") or "")
-        if not sender_id:
+        if not sender_id or not is_read(event):
             return []
         if kind == "slot" and event.get("name") in NAME_SLOTS:
             value = event.get("value")

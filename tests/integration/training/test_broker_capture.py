@@ -147,3 +147,24 @@ def test_database_errors_do_not_stop_the_worker(tmp_path: Any) -> None:
         assert broken.flush(20)  # both handled (and dropped with a warning), the worker is alive
     finally:
         broken.shutdown()
+
+
+def test_only_events_the_capture_reads_reach_the_worker(
+    broker: InboxEventBroker, session_factory: sessionmaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queued: list[str] = []
+    submit = broker._worker.submit
+    monkeypatch.setattr(broker._worker, "submit", lambda event: (queued.append(event["event"]), submit(event)))
+    publish(
+        broker,
+        {"event": "action", "sender_id": "erin", "name": "action_listen"},
+        {"event": "bot", "sender_id": "erin", "text": "请问您的姓名？"},
+        {"event": "slot", "sender_id": "erin", "name": "phone", "value": "13812345678"},
+        {"event": "active_loop", "sender_id": "erin", "name": "petition_form"},
+        {"event": "slot", "sender_id": "erin", "name": "petitioner_name", "value": "李四"},
+        {"event": "session_started", "sender_id": "erin"},
+        user("erin", "李四的事咋办", intent="faq", confidence=0.2),
+    )
+    assert queued == ["slot", "session_started", "user"]
+    [row] = rows(session_factory)
+    assert row.text_masked == "某某的事咋办"  # the name slot still reached the worker

@@ -139,3 +139,23 @@ def test_tracker_forgets_least_recent_conversations() -> None:
 
 def test_events_without_sender_are_ignored() -> None:
     assert CaptureTracker(0.5).feed({"event": "user", "text": "x"}) == []
+
+
+@pytest.mark.parametrize(("event", "read"), [
+    ({"event": "user"}, True),
+    ({"event": "session_started"}, True),
+    ({"event": "restart"}, True),
+    ({"event": "slot", "name": "petitioner_name"}, True),
+    ({"event": "slot", "name": "phone"}, False),
+    ({"event": "action", "name": "action_listen"}, False),
+    ({"event": "bot", "text": "您好"}, False),
+    ({"event": "active_loop", "name": "petition_form"}, False),
+])
+def test_is_read_names_exactly_what_feed_uses(event: dict[str, Any], read: bool) -> None:
+    from bot.training.capture import CaptureTracker, is_read
+
+    assert is_read(event) is read
+    if not read:  # feed would do nothing with it, even for a known conversation
+        tracker = CaptureTracker(0.5)
+        tracker.feed({"event": "user", "sender_id": "s", "text": "你好", "parse_data": {}})
+        assert tracker.feed({**event, "sender_id": "s"}) == []
