@@ -22,8 +22,6 @@ from typing import Any
 
 #: seconds an idle kept connection stays open (below every server's keep-alive)
 KEEPALIVE_S = 2.0
-#: connections kept per loop and endpoint host (aiohttp's default limit is 100 in all)
-LIMIT_PER_HOST = 32
 
 _connectors: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
@@ -44,7 +42,8 @@ def shared_connector(loop: asyncio.AbstractEventLoop) -> Any:
 
     connector = _connectors.get(loop)
     if connector is None or connector.closed:
-        connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S, limit_per_host=LIMIT_PER_HOST, loop=loop)
+        # no cap on connections in flight, as before (Rasa's per-call connectors had none)
+        connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S, limit=0)
         _connectors[loop] = connector
     return connector
 
