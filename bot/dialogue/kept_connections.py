@@ -48,6 +48,14 @@ def shared_connector(loop: asyncio.AbstractEventLoop) -> Any:
     return connector
 
 
+async def close_connector() -> None:
+    """Close and forget the running loop's kept connector, its idle connections with it (a loop
+    about to end; the tests after each one)."""
+    connector = _connectors.pop(asyncio.get_running_loop(), None)
+    if connector is not None:
+        await connector.close()
+
+
 def endpoint_session(endpoint: Any) -> Any:
     """What ``EndpointConfig.session()`` returns with the fix: Rasa's session (same headers,
     authentication and timeout) on the running loop's kept connector. Rasa only asks for one

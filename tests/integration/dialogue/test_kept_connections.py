@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -42,10 +42,12 @@ async def serve(recorder: Recorder, port: int = 0) -> tuple[web.AppRunner, int]:
 
 
 @pytest.fixture
-def fixed() -> Iterator[None]:
+async def fixed() -> AsyncIterator[None]:
     speedups.install()
     yield
     speedups.uninstall()
+    await kept_connections.close_connector()  # no idle connection left behind with the test's loop
+    assert not kept_connections._connectors.get(asyncio.get_running_loop())
 
 
 @pytest.fixture
@@ -92,7 +94,6 @@ async def test_an_idle_connection_is_let_go_before_the_server_would(
     await asyncio.sleep(1.5)  # aiohttp sweeps idle connections about once a second
     await endpoint.request(json=BODY, method="post", timeout=5)
     assert len(set(recorder.peers)) == 2
-    kept_connections._connectors.clear()
 
 
 async def test_a_restarted_server_is_reached_on_a_new_connection(fixed: None) -> None:
