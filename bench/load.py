@@ -465,11 +465,13 @@ def _ratio(a: float | None, b: float | None) -> str:
 
 
 def summary_rows(ours: RunStats, stock: RunStats | None, models: dict[str, Model],
-                 f1: dict[str, float | None], capacity: Phase | None = None) -> list[tuple[str, str, str, str, str]]:
+                 f1: dict[str, float | None], capacity: Phase | None = None,
+                 whole: Phase | None = None) -> list[tuple[str, str, str, str, str]]:
     """(metric, ours, stock, ours/stock, target) rows of the side-by-side table.
 
     ``ours``/``stock`` are the paced runs; ``capacity`` the runs without pauses, when they were
-    made apart from the paced ones: the throughput target is then read from them."""
+    made apart from the paced ones: the throughput target is then read from them. Messages,
+    errors and case numbers count ``whole``, every run of each (default: the paced ones)."""
     s = stock
     paced = "throughput, paced (messages/s)" if capacity else "throughput (messages/s)"
     rows = [
@@ -490,15 +492,12 @@ def summary_rows(ours: RunStats, stock: RunStats | None, models: dict[str, Model
         rows.append(("latency p95 at capacity (ms)", _num(c_ours.pct(95), 0),
                      _num(c_stock.pct(95), 0) if c_stock else "—",
                      _ratio(c_ours.pct(95), c_stock.pct(95) if c_stock else None), ""))
-    errors_ours = ours.error_count + (capacity[0].error_count if capacity else 0)
-    errors_stock = (s.error_count if s else 0) + (capacity[1].error_count if capacity and capacity[1] else 0)
-    done_ours = _completed(ours, capacity[0] if capacity else None)
+    every_ours, every_stock = whole or (ours, stock)
     rows += [
-        ("messages", str(ours.messages + (capacity[0].messages if capacity else 0)),
-         str(s.messages + (capacity[1].messages if capacity and capacity[1] else 0)) if s else "—", "", ""),
-        ("errors", str(errors_ours), str(errors_stock) if s else "—", "", "0"),
-        ("conversations with a case number", done_ours,
-         _completed(s, capacity[1] if capacity else None) if s else "—", "", "all"),
+        ("messages", str(every_ours.messages), str(every_stock.messages) if every_stock else "—", "", ""),
+        ("errors", str(every_ours.error_count), str(every_stock.error_count) if every_stock else "—", "", "0"),
+        ("conversations with a case number", f"{every_ours.completed}/{every_ours.conversations}",
+         f"{every_stock.completed}/{every_stock.conversations}" if every_stock else "—", "", "all"),
         ("Rasa ready after start (s, slowest run)", _num(ours.ready_s), _num(s.ready_s) if s else "—",
          _ratio(ours.ready_s, s.ready_s if s else None), f"≤ {TARGET_READY_S:g}"),
     ]
@@ -516,11 +515,6 @@ def summary_rows(ours: RunStats, stock: RunStats | None, models: dict[str, Model
     return rows
 
 
-def _completed(*parts: RunStats | None) -> str:
-    runs = [r for r in parts if r is not None]
-    return f"{sum(r.completed for r in runs)}/{sum(r.conversations for r in runs)}"
-
-
 def _per_message(stats: RunStats, proc: str) -> str:
     seconds = stats.cpu_s.get(proc)
     return _num(1000 * seconds / stats.messages, 1) if seconds is not None and stats.messages else "—"
@@ -533,17 +527,19 @@ def _train_cell(model: Model | None) -> str:
 
 
 def verdicts(ours: RunStats, stock: RunStats | None, models: dict[str, Model],
-             f1: dict[str, float | None], capacity: Phase | None = None) -> list[tuple[str, bool | None]]:
+             f1: dict[str, float | None], capacity: Phase | None = None,
+             whole: Phase | None = None) -> list[tuple[str, bool | None]]:
     """Each target with PASS (True), FAIL (False) or not measured (None).
 
     Throughput is compared at capacity when runs without pauses were made (``capacity``): paced
-    citizens offer a bounded load, which caps what any configuration can show above it."""
+    citizens offer a bounded load, which caps what any configuration can show above it. Errors
+    count every run of ours (``whole``; default: the paced ones)."""
     fast, slow = capacity if capacity else (ours, stock)
     ratio = fast.throughput / slow.throughput if slow and slow.throughput else None
     train = models["ours"].train_s if "ours" in models else None
     f1_ours, f1_stock = f1.get("ours"), f1.get("stock")
-    clean = all(r.error_count == 0 and r.completed == r.conversations
-                for r in (ours, capacity[0] if capacity else None) if r is not None)
+    every_ours = (whole or (ours, stock))[0]
+    clean = every_ours.error_count == 0 and every_ours.completed == every_ours.conversations
     return [
         (f"throughput ≥ {TARGET_RATIO:g}× stock" + (" (at capacity)" if capacity else ""),
          None if ratio is None else ratio >= TARGET_RATIO),
@@ -566,9 +562,10 @@ def run_rows(runs: Sequence[RunStats], first: int = 1) -> str:
     )
 
 
-def phases(runs: Sequence[RunStats], users: int) -> tuple[RunStats, RunStats | None, Phase | None]:
-    """The paced runs of ours and stock merged, and the capacity runs (no pauses) merged when
-    they were made beside paced ones (with ``--think 0`` the paced runs are the capacity)."""
+def phases(runs: Sequence[RunStats], users: int) -> tuple[RunStats, RunStats | None, Phase | None, Phase]:
+    """The paced runs of ours and stock merged, the capacity runs (no pauses) merged when they
+    were made beside paced ones (with ``--think 0`` the paced runs are the capacity), and every
+    run of each merged."""
     def merged(which: Sequence[RunStats], config: str) -> RunStats | None:
         picked = [r for r in which if r.config == config or (config == "ours" and r.config == "url")]
         return merge(picked) if picked else None
@@ -578,13 +575,14 @@ def phases(runs: Sequence[RunStats], users: int) -> tuple[RunStats, RunStats | N
     ours = merged(paced, "ours") or RunStats(config="ours", users=users)
     capacity = (merged(free, "ours") or RunStats(config="ours", users=users, think=0.0),
                 merged(free, "stock")) if free else None
-    return ours, merged(paced, "stock"), capacity
+    whole = (merged(runs, "ours") or ours, merged(runs, "stock"))
+    return ours, merged(paced, "stock"), capacity, whole
 
 
 def report(runs: Sequence[RunStats], models: dict[str, Model], f1: dict[str, float | None],
            args: argparse.Namespace, stamp: str) -> str:
-    ours, stock, capacity = phases(runs, args.users)
-    checks = verdicts(ours, stock, models, f1, capacity)
+    ours, stock, capacity, whole = phases(runs, args.users)
+    checks = verdicts(ours, stock, models, f1, capacity, whole)
     lines = [
         f"Run {stamp}. {args.users} concurrent simulated citizens, {args.conversations} whole petition "
         f"conversations per run ({len(CONVERSATION)} messages each), think time {args.think:g} s on average between a "
@@ -603,7 +601,7 @@ def report(runs: Sequence[RunStats], models: dict[str, Model], f1: dict[str, flo
             + ("`python -m bot.dialogue.serve` (Rasa with bot.dialogue.speedups)" if m.launcher == "ours"
                else "plain `rasa run`")
             for name, m in models.items()) + ".",
-        table(["metric", "ours", "stock", "ours/stock", "target"], summary_rows(ours, stock, models, f1, capacity)),
+        table(["metric", "ours", "stock", "ours/stock", "target"], summary_rows(ours, stock, models, f1, capacity, whole)),
         "Targets: " + "; ".join(
             f"{name} — **{'PASS' if ok else 'FAIL' if ok is False else 'not measured'}**" for name, ok in checks
         ) + ".",

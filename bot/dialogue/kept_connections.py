@@ -20,6 +20,10 @@ import json
 import weakref
 from typing import Any
 
+import aiohttp
+import ujson
+from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
+
 #: seconds an idle kept connection stays open (below every server's keep-alive)
 KEEPALIVE_S = 2.0
 
@@ -28,8 +32,6 @@ _connectors: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref
 
 def dumps(value: Any) -> str:
     """JSON text of a request body: ujson when it can, else the standard library."""
-    import ujson
-
     try:
         return str(ujson.dumps(value, ensure_ascii=False, escape_forward_slashes=False))
     except (TypeError, OverflowError, ValueError):
@@ -38,8 +40,6 @@ def dumps(value: Any) -> str:
 
 def shared_connector(loop: asyncio.AbstractEventLoop) -> Any:
     """The kept connector of ``loop`` (a new one when it has none or it was closed)."""
-    import aiohttp
-
     connector = _connectors.get(loop)
     if connector is None or connector.closed:
         # no cap on connections in flight, as before (Rasa's per-call connectors had none)
@@ -60,9 +60,6 @@ def endpoint_session(endpoint: Any) -> Any:
     """What ``EndpointConfig.session()`` returns with the fix: Rasa's session (same headers,
     authentication and timeout) on the running loop's kept connector. Rasa only asks for one
     inside its event loop (aiohttp needs one either way)."""
-    import aiohttp
-    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
-
     auth = None
     if endpoint.basic_auth:
         auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
@@ -78,9 +75,8 @@ def patch() -> str | None:
 
     from bot.dialogue.speedups import _replace
 
-    original = vars(endpoints.EndpointConfig).get("session")
-    if not callable(original) or not hasattr(endpoints, "DEFAULT_REQUEST_TIMEOUT"):
-        return "EndpointConfig.session / DEFAULT_REQUEST_TIMEOUT not found"
+    if not callable(vars(endpoints.EndpointConfig).get("session")):
+        return "EndpointConfig.session not found"
 
     _replace(endpoints.EndpointConfig, "session", endpoint_session, "kept connections")
     return None

@@ -473,8 +473,10 @@ _APPLIED_MEMO = "_bot_applied_events"
 
 
 def _patch_kept_connections() -> str | None:
-    from bot.dialogue import kept_connections
-
+    try:
+        from bot.dialogue import kept_connections
+    except ImportError as exc:  # e.g. a Rasa without DEFAULT_REQUEST_TIMEOUT
+        return f"bot.dialogue.kept_connections: {exc}"
     return kept_connections.patch()
 
 

@@ -25,6 +25,7 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.settings import Settings
+from bot.training.capture import is_read
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +171,6 @@ class InboxEventBroker(EventBroker):
         return broker
 
     def publish(self, event: dict[str, Any]) -> None:
-        from bot.training.capture import is_read
-
         if is_read(event):  # the rest would only wake the worker thread for nothing
             self._worker.submit(dict(event))
 

@@ -203,7 +203,7 @@ class CaptureTracker:
         sender_id = str(event.get("sender_id") or "")
         if not sender_id or not is_read(event):
             return []
-        if kind == "slot" and event.get("name") in NAME_SLOTS:
+        if kind == "slot":  # a name slot (is_read)
             value = event.get("value")
             if not isinstance(value, str) or len(value.strip()) < 2:
                 return []
@@ -216,9 +216,7 @@ class CaptureTracker:
             if known is not None:
                 known.last = None
             return []
-        if kind != "user":
-            return []
-        conv = self._conversation(sender_id)
+        conv = self._conversation(sender_id)  # a user message
         turn = parse_user_event(event)
         if turn is None:  # a button: the next message is about the bot's answer to it
             conv.last = None
