@@ -12,6 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions._offers import story_before_choice
 from actions._tracker import today, user_turn
 from bot.knowledge import get_topic
 from bot.knowledge.general import faq_topic_for_channel_question
@@ -57,7 +58,7 @@ class ValidateLegalChannelForm(Action):
                     SlotSet("triage_answer", "done"),
                     SlotSet("requested_slot", None),
                 ]
-            state = dialogue.start(turn.text)
+            state = dialogue.start(turn.text or story_before_choice(tracker))  # "该走哪条途径" after a story
         elif turn.intent in ENDING_INTENTS and turn.confidence >= 0.7:
             return [SlotSet("triage_info", state), SlotSet("requested_slot", None)]
         else:

@@ -1,12 +1,14 @@
 """``validate_petition_form``: hands each user turn to ``bot.intake.form.process_turn``."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions._offers import story_before_choice
 from actions._tracker import form_state, returning_from_interruption, today, user_turn
 from bot.intake.form import TurnResult, process_turn
 
@@ -40,7 +42,10 @@ class ValidatePetitionForm(Action):
     ) -> list[EventType]:
         if returning_from_interruption(tracker):
             return [SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
-        result = process_turn(form_state(tracker), user_turn(tracker), today())
+        state, turn = form_state(tracker), user_turn(tracker)
+        if state.activating and not turn.text:
+            turn = replace(turn, text=story_before_choice(tracker))  # "登记信访事项" after a story
+        result = process_turn(state, turn, today())
         if result.reject:
             return []  # the form is rejected; a dialogue rule answers, then the form resumes
         utter(dispatcher, result)

@@ -1,9 +1,12 @@
 """``action_route_stray``: a message outside any form that NLU read as an answer.
 
-A story that ends with "where do I go?" starts the legal-channel consultation; a
-story without a question is offered the two things the assistant can do with it.
-A second press of "确认提交" right after the petition was submitted (a double click) is told
-the number it already has, or that the kept petition needs no second submission.
+A story that ends with "where do I go?" starts the legal-channel consultation; a crime is told
+to call 110 at once; a story without a question is offered the two things the assistant can do
+with it (``actions._offers.story_before_choice`` then gives the story to the form the citizen
+chooses, so it is not asked for again). A second press of "确认提交" right after the petition
+was submitted (a double click) is told the number it already has, or that the kept petition
+needs no second submission. ``action_fallback`` answers what the NLU could not place, and a
+crime there too gets the 110 advice.
 """
 from __future__ import annotations
 
@@ -13,8 +16,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions._tracker import user_turn
-from bot.triage.dialogue import looks_like_channel_question
+from actions._offers import STORY_OFFER
+from actions._tracker import today, user_turn
+from bot.triage.dialogue import looks_like_channel_question, urgent_advice
+from bot.triage.render import render_chat
 
 NARRATIVE_MIN_CHARS = 20
 
@@ -35,9 +40,11 @@ class ActionRouteStray(Action):
                 return []
         if looks_like_channel_question(text):
             return [FollowupAction("legal_channel_form")]
+        if said_urgent_advice(dispatcher, text):  # a crime: call 110 now, not a menu
+            return []
         if len(text) >= NARRATIVE_MIN_CHARS:
             dispatcher.utter_message(
-                text="我听明白了您的情况。您是想登记成信访事项，还是先了解这件事该走哪条法律途径？",
+                text=STORY_OFFER,
                 buttons=[
                     {"title": "登记信访事项", "payload": "/start_petition"},
                     {"title": "该走哪条途径", "payload": "/ask_legal_channel"},
@@ -46,6 +53,29 @@ class ActionRouteStray(Action):
             return []
         dispatcher.utter_message(response="utter_what_next")
         return []
+
+
+class ActionFallback(Action):
+    """``action_fallback``: a message the NLU could not place. A crime still gets the 110 advice."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if not said_urgent_advice(dispatcher, user_turn(tracker).text):
+            dispatcher.utter_message(response="utter_default")
+        return []
+
+
+def said_urgent_advice(dispatcher: CollectingDispatcher, text: str) -> bool:
+    """Utter the police advice when ``text`` reports a crime; True when it did."""
+    urgent = urgent_advice(text, today())
+    if urgent is None:
+        return False
+    dispatcher.utter_message(text=render_chat(urgent, with_question=False))
+    return True
 
 
 SUBMITTED_ALREADY = (

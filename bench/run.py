@@ -144,9 +144,16 @@ def section(result: Result, run_line: str) -> str:
             f"{run_line}.\n\n{goal}{body}\n<!-- /bench:{result.name} -->")
 
 
+NOTES = re.compile(r"<!-- notes -->.*?<!-- /notes -->", re.S)
+
+
 def write_docs(results: list[Result], lines: dict[str, str], path: Path = DOCS) -> None:
-    """Replace the sections of the benchmarks that ran; keep the others, in the order of ALL."""
+    """Replace the sections of the benchmarks that ran; keep the others, in the order of ALL.
+
+    Hand-written notes between ``<!-- notes -->`` and ``<!-- /notes -->`` stay, after the header.
+    """
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    notes = NOTES.search(old)
     sections = {
         m["name"]: m[0]
         for m in re.finditer(r"<!-- bench:(?P<name>\w+) -->.*?<!-- /bench:(?P=name) -->", old, re.S)
@@ -155,7 +162,7 @@ def write_docs(results: list[Result], lines: dict[str, str], path: Path = DOCS) 
         if result.skipped and result.name in sections:
             continue  # keep the last real measurement rather than a "skipped" note
         sections[result.name] = section(result, lines[result.name])
-    parts = [HEADER.rstrip()] + [sections[name] for name in ALL if name in sections]
+    parts = [HEADER.rstrip(), *([notes[0]] if notes else [])] + [sections[name] for name in ALL if name in sections]
     path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     print(f"[bench] wrote {path}", file=sys.stderr)
 

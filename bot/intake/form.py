@@ -298,7 +298,7 @@ def _activate(state: FormState, text: str, turn: UserTurn, today: date, result: 
         )
     if turn.intent == "start_petition" or len(text) >= 8:
         found = _fields_from_text(text, today)
-        if len(text) >= 30 and not state.get("facts") and not found:
+        if len(text) >= 30 and not state.get("facts") and not found.keys() & IDENTITY_FIELDS:
             found["facts"] = text  # a narrative opening (no personal details in it) is the facts
         ptype = suggest_petition_type(text)
         if ptype and "petition_type" not in found:
@@ -324,6 +324,8 @@ def _form_fields(text: str, today: date) -> tuple[tuple[str, Any], ...]:
     return tuple((k, v) for k, v in found.items() if k in FORM_ORDER and v not in (None, ""))
 
 
+#: fields that make a message a set of personal details rather than a narrative
+IDENTITY_FIELDS = frozenset({"petitioner_name", "id_number", "phone", "address"})
 CLOSED_ANSWER_SLOTS = frozenset({"consent", "confirm", "channel_choice", "petition_type", "prior_procedure", "people_count"})
 
 

@@ -6,7 +6,10 @@ The line between "what does the law say about X" (the FAQ) and "where does *my* 
 - a message that tells the citizen's own story (first person beyond the asking phrase, family
   members, amounts, dates) goes to the consultation, which reasons on those facts;
 - a general question ("举报干部找哪里", "医疗纠纷走什么途径") for which the FAQ selector is
-  confident gets that FAQ answer, with the offer to look at the citizen's own matter next.
+  confident gets that FAQ answer, with the offer to look at the citizen's own matter next;
+- and the other way round: a question the NLU filed under ``faq`` that tells the citizen's own
+  story, on a topic where their own dates decide (limitation periods, 复查 / 复核, review and
+  litigation), gets the FAQ answer and the offer to look at that story (``offers_own_matter``).
 
 Pure functions: no Rasa, no I/O.
 """
@@ -39,6 +42,20 @@ _STORY = re.compile(
 )
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
+#: FAQ topics whose rule depends on the citizen's own dates and facts: the consultation can add
+#: their channel and their deadline to the general answer.
+OWN_MATTER_TOPICS = frozenset({
+    "review_request", "recheck_request", "no_reacceptance_after_recheck", "acceptance_refused",
+    "matter_in_court", "retrial_effective_judgment", "petition_reply_not_suable", "civil_limitation",
+    "labour_arbitration_limitation", "labour_arbitration_first", "labour_inspection",
+    "work_injury_recognition", "social_insurance_dispute", "admin_review_deadline",
+    "admin_review_prerequisite", "admin_litigation_deadline", "litigation_after_review",
+    "rural_land_arbitration", "collective_land_expropriation", "house_expropriation_compensation",
+    "consumer_complaint", "medical_dispute", "education_complaint", "peoples_mediation",
+})
+#: Fewest Chinese characters of a message that counts as a story
+MIN_STORY_HAN = 8
+
 
 def is_general_question(text: str) -> bool:
     """True when the message asks about the law in general rather than telling a story."""
@@ -69,3 +86,11 @@ def faq_topic_for_channel_question(text: str, parse: Mapping[str, Any]) -> str |
     if topic is None or confidence < MIN_CONFIDENCE or not is_general_question(text):
         return None
     return topic
+
+
+def offers_own_matter(text: str, topic: str | None) -> bool:
+    """True when an FAQ question tells the citizen's own story on a topic of ``OWN_MATTER_TOPICS``."""
+    if topic not in OWN_MATTER_TOPICS or text.startswith("/"):
+        return False
+    stripped = _ASKING_FRAME.sub("", text.strip())
+    return len(_HAN.findall(stripped)) >= MIN_STORY_HAN and bool(_STORY.search(stripped))

@@ -84,3 +84,15 @@ CHANNEL_QUESTION = re.compile(
 def looks_like_channel_question(text: str) -> bool:
     """A narrative that asks where to go, which NLU may have heard as a plain answer."""
     return len(text.strip()) >= 10 and bool(CHANNEL_QUESTION.search(text))
+
+
+def urgent_advice(text: str, today: date) -> TriageResult | None:
+    """The police advice for a message that reports a crime, whatever else it asks; else None.
+
+    A citizen who writes "昨晚有人撬门偷了东西" outside any form is told to call 110 at once
+    rather than offered the menu.
+    """
+    if len(text.strip()) < 3:  # "被偷了" is the shortest report worth reading
+        return None
+    result = triage(text, {}, today)
+    return result if result.legal_channel == "police" else None

@@ -195,6 +195,7 @@ def evaluate(facts: TriageFacts, today: date, table: RuleTable | None = None) ->
         table_version=table.version,
         disclaimer=table.disclaimer,
         addenda=addenda,
+        headline=rule.headline,
     )
 
 

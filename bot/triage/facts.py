@@ -55,6 +55,8 @@ class TriageFacts:
     known_date_approx: bool = False
     employment_end: date | None = None
     wages_unpaid_during_employment: bool | None = None
+    #: hurt at work (工伤): the injury has to be recognised first (工伤保险条例 Art 17)
+    work_injury: bool | None = None
     employment_ended: bool | None = None
     hardship: bool | None = None
     real_property: bool | None = None
@@ -145,7 +147,7 @@ _DISPUTE_WORDS: dict[str, tuple[str, ...]] = {
         "电信诈骗", "杀人", "绑架", "非法拘禁", "强奸", "猥亵", "放火", "纵火", "持刀", "砍人",
         "贩毒", "吸毒", "赌博", "赌场", "传销", "敲诈", "勒索", "黑社会", "恐吓", "扬言要杀",
         "要杀了", "报警", "拐卖", "砸了我家", "砸店", "闯进", "入室", "行凶", "撬门", "撬锁",
-        "re:抢(东西|钱|手机|包|劫|走)", "偷东西", "被人打",
+        "re:抢(东西|钱|手机|包|劫|走)", "偷东西", "被人打", "被抢", "re:抢了.{0,3}(东西|钱|手机|包|项链|金)",
         # online and phone fraud (刑法 Art 266): impersonation, fake jobs, money moved away
         "刷单", "冒充", "网络诈骗", "杀猪盘", "re:假冒.{0,2}(客服|警察|民警|公检法|领导|熟人|快递员)",
         "re:(骗|诱导|哄).{0,8}(转账|转钱|汇款|打钱|转了)", "re:(钱|款).{0,4}被.{0,4}(转走|骗)",
@@ -173,6 +175,8 @@ _DISPUTE_WORDS: dict[str, tuple[str, ...]] = {
         "re:(不满意|不服|不认可).{0,8}信访.{0,6}(答复|回复|处理意见)",
         "re:信访(局|办|部门|办公室|机构).{0,15}(答复|回复|处理意见|意见书)",
         "re:(书面答复|处理意见).{0,20}(不支持|没有支持|驳回|不予支持)",
+        "re:复[查核](过|完|结果|维持|也|决定|都)",
+        "re:(处理意见|书面答复).{0,10}(不满意|不服|不认可)",
     ),
     "admin_act": (
         "罚款", "罚单", "行政处罚", "处罚决定", "行政拘留", "吊销", "没收", "查封", "扣押", "扣车",
@@ -326,6 +330,13 @@ _REVIEW_DECISION = ("复议决定书", "复议维持", "复议驳回", "re:复�
                     "收到复议决定", "复议决定维持", "复议结果是")
 _ARB_AGREEMENT = ("仲裁条款", "约定仲裁", "约定了仲裁", "仲裁协议", "re:约定.{0,12}仲裁委员会",
                   "re:合同.{0,8}(写|写明|约定|规定).{0,8}仲裁", "re:提交.{0,8}仲裁委员会仲裁")
+#: neighbours and harm between strangers: no contract between the parties, so no arbitration clause
+_NO_CONTRACT = ("邻居", "邻里", "隔壁", "围墙", "院墙", "地界", "打伤", "被打", "狗咬", "名誉", "交通事故",
+                "撞了", "追尾")
+_CONTRACT = ("合同", "协议", "约定", "签了", "签过", "租", "房东", "买", "保险", "仲裁")
+#: the citizen holds a 复核 / 复查 answer ("复核意见", "已经复查复核过了", "复查维持")
+_RECHECK_DONE = ("复核意见", "re:复核(过|完|结果|维持|也|决定|都)")
+_REVIEW_DONE = ("复查意见", "re:复查(过|完|结果|维持|也|决定|都)")
 _ACCEPTED = ("已经受理", "已受理", "正在办理", "还在办理", "正在处理中", "受理了", "还没办结", "正在调查")
 _HARDSHIP = ("经济困难", "生活困难", "家庭困难", "没钱请律师", "请不起律师", "低保户", "残疾", "困难户",
              "没有收入", "没钱打官司", "孤寡", "五保", "特困", "没钱看病",
@@ -334,6 +345,7 @@ _REAL_PROPERTY = ("房屋", "房子", "土地", "宅基地", "不动产", "拆�
                   "住房", "厂房", "门面房", "商铺")
 _WAGES = ("拖欠工资", "欠薪", "欠工资", "不发工资", "没发工资", "工资没发", "工资不发", "拖欠",
           "克扣工资", "没给工资", "工资没给", "工资一直没", "欠我", "不给工资", "不给钱", "工资拖")
+_WORK_INJURY = ("工伤", "re:(工地|厂里|车间|上班|干活|工作时|施工|作业).{0,12}(摔|砸|受伤|伤了|伤到|断了|压伤|烫伤|割伤|骨折|致残)")
 _ENDED = ("离职", "辞职", "被辞退", "辞退", "开除", "解除劳动合同", "合同到期", "不干了", "已经不在",
           "被裁", "裁员", "解雇", "工程结束", "干完活", "活干完", "工程完工", "走人")
 _EMPLOYED = ("还在上班", "仍在上班", "还在公司", "在职", "还在干", "目前在职", "还在那上班", "继续上班")
@@ -403,10 +415,12 @@ def facts_from_text(text: str, today: date) -> TriageFacts:
             f["review_mandatory"] = True if mandatory else (False if _flag(t, _ON_SPOT) is False else None)
     if f["dispute"] == "petition_reply":
         f["petition_reply_received"] = True
-        f["petition_stage"] = "recheck" if "复核意见" in t else ("review" if "复查意见" in t else "reply")
+        f["petition_stage"] = "recheck" if _any(t, _RECHECK_DONE) else ("review" if _any(t, _REVIEW_DONE) else "reply")
     elif "信访" in t and _flag(t, _ACCEPTED) and pending in (None, "none"):
         f["already_accepted"] = True
     if f["dispute"] == "labour":
+        if _flag(t, _WORK_INJURY):
+            f["work_injury"] = True
         if _flag(t, _WAGES):
             f["wages_unpaid_during_employment"] = True
         ended = _flag(t, _ENDED)
@@ -418,6 +432,8 @@ def facts_from_text(text: str, today: date) -> TriageFacts:
         agreement = _flag(t, _ARB_AGREEMENT)
         if agreement is not None:
             f["arbitration_agreement"] = agreement
+        elif _any(t, _NO_CONTRACT) and not _any(t, _CONTRACT):
+            f["arbitration_agreement"] = False
     if _flag(t, _HARDSHIP):
         f["hardship"] = True
     if _any(t, _REAL_PROPERTY):
@@ -443,7 +459,7 @@ _UNKNOWN = {"unknown", "unsure", "dont_know", "不清楚", "不知道", "不确�
 _BOOL_FACTS = (
     "admin_act", "admin_inaction", "review_mandatory", "arbitration_agreement", "retrial_refused",
     "has_review_decision", "petition_reply_received", "already_accepted",
-    "wages_unpaid_during_employment", "employment_ended", "hardship", "real_property",
+    "wages_unpaid_during_employment", "work_injury", "employment_ended", "hardship", "real_property",
 )
 _ENUMS: dict[str, tuple[str, ...]] = {
     "dispute": DISPUTES,
@@ -519,8 +535,9 @@ def apply_answers(facts: TriageFacts, answers: Mapping[str, Any] | None, today: 
                                user_message="这个选项我没看明白，请您从列出的选项中选择。")
         if _is_unknown(value):
             if key == "prior_procedure":
+                # "不清楚" adds nothing; it does not erase a judgment the citizen's text states
                 unsure.add("prior_procedure")
-                upd.update({"procedure_pending": None, "effective_judgment": None})
+                upd["procedure_pending"] = None
             elif key in _BOOL_FACTS or key in _ENUMS or key in ("known_date", "employment_end"):
                 unsure.add(key)
                 upd[key] = None

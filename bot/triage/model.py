@@ -91,6 +91,7 @@ CONDITION_KEYS = frozenset(
         "petition_stage",
         "already_accepted",
         "wages_unpaid_during_employment",
+        "work_injury",
         "employment_ended",
         "hardship",
         "real_property",
@@ -135,6 +136,9 @@ class Rule:
     deadline: DeadlineSpec
     where: str
     table_no: tuple[int, ...] = ()
+    #: the recommendation in the citizen's words when the channel's own name says too little
+    #: ("向人社部门申请工伤认定" rather than "向主管部门投诉举报"); empty: the channel's name
+    headline: str = ""
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,8 @@ class TriageResult:
     table_version: str
     disclaimer: str
     addenda: list[str] = field(default_factory=list)
+    #: the rule's own wording of the recommendation, if it has one (not part of the API body)
+    headline: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``POST /api/triage`` body (DESIGN.md contract keys plus a few extras)."""
@@ -321,6 +327,7 @@ def parse_table(data: Mapping[str, Any]) -> RuleTable:
                 deadline=_deadline(where, raw.get("deadline")),
                 where=_text(raw.get("where")),
                 table_no=tuple(int(n) for n in (raw.get("table_no") or ())),
+                headline=_text(raw.get("headline")),
             )
         )
     if rules[-1].when:

@@ -74,7 +74,9 @@ QUESTIONS: tuple[QuestionSpec, ...] = (
             UNKNOWN,
         )),
         "procedure_pending",
-        lambda f: f.dispute in _LEGAL_ROUTE_DISPUTES and f.petition_reply_received is not True,
+        # not when the text already says a judgment is in force: that is this question's answer
+        lambda f: (f.dispute in _LEGAL_ROUTE_DISPUTES and f.petition_reply_received is not True
+                   and f.effective_judgment is None),
     ),
     QuestionSpec(
         _q("known_date", "您是什么时候知道这个决定（或这件事）的？", (

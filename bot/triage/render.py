@@ -51,7 +51,7 @@ def render_chat(result: TriageResult, *, with_question: bool = True) -> str:
 
     ``with_question=False`` leaves out the follow-up question (when the chat cannot take the answer).
     """
-    label = CHANNEL_LABELS.get(result.legal_channel, result.legal_channel)
+    label = result.headline or CHANNEL_LABELS.get(result.legal_channel, result.legal_channel)
     lines = [f"建议您：{label}。"]
     if result.legal_channel_alternatives:
         alts = "、".join(CHANNEL_LABELS.get(a, a) for a in result.legal_channel_alternatives)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
 def consult(stack: Stack, story: str) -> tuple[str, dict[str, object]]:
     """Tell the story, answer every follow-up question with 不清楚, return the recommendation."""
     sender = f"consult-{uuid.uuid4().hex[:10]}"
-    replies = stack.send(sender, story)
+    return until_recommendation(stack, sender, stack.send(sender, story))
+
+
+def until_recommendation(stack: Stack, sender: str, replies: list[dict[str, Any]]) -> tuple[str, dict[str, object]]:
+    """Answer every follow-up question with 不清楚; return the recommendation and the slots."""
     for _ in range(5):
         text = "\n".join(r.get("text") or "" for r in replies)
         if "建议您" in text or "依据" in text:
@@ -65,3 +70,22 @@ def test_general_channel_question_gets_the_general_answer_and_the_offer(stack: S
 
     follow = stack.send(sender, buttons["帮我看看我的事"])
     assert any(r.get("buttons") for r in follow), follow  # the consultation's first question
+
+
+def test_own_story_in_a_policy_question_gets_the_answer_then_its_own_deadline(stack: Stack) -> None:
+    sender = f"own-{uuid.uuid4().hex[:10]}"
+    story = "区政府的房屋征收补偿决定我上周才拿到，给的钱太少了，能怎么办"
+    replies = stack.send(sender, story)
+    text = "\n".join(r.get("text") or "" for r in replies)
+    buttons = [b for r in replies for b in r.get("buttons") or []]
+    assert "帮我看看我的事" in [b["title"] for b in buttons], text
+    # the consultation starts from the story: an administrative decision learned of last week
+    text, slots = until_recommendation(stack, sender, stack.send(sender, "/ask_legal_channel"))
+    assert slots["legal_channel"] == "administrative_review", text
+    assert "截止日约为" in text and "行政复议法" in text
+
+
+def test_a_crime_report_is_told_to_call_110(stack: Stack) -> None:
+    text, slots = consult(stack, "我被电信诈骗了三万块钱")
+    assert slots["legal_channel"] == "police", text
+    assert "110" in text and "刑事诉讼法" in text

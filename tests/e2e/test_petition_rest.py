@@ -169,3 +169,22 @@ def test_traditional_characters_are_understood(stack: Stack) -> None:
     tracker = stack.tracker(sender)
     assert tracker["latest_message"]["intent"]["name"] == "start_petition"
     assert tracker["slots"]["petition_type"] == "accusation"
+
+
+STRAY_STORY = "老板拖了我们半年的工资不给，我是在厂里做焊工的，今年三月辞职的"
+
+
+def test_a_story_told_first_is_kept_whichever_button_the_citizen_presses(stack: Stack) -> None:
+    # "登记信访事项": the story becomes the facts of the petition, not asked for again
+    sender = new_sender()
+    offer = chat(stack, sender, STRAY_STORY)
+    assert "登记成信访事项" in offer
+    chat(stack, sender, "/start_petition")
+    assert slot(stack, sender, "facts") == STRAY_STORY
+    # "该走哪条途径": the consultation reasons on the story (no "what kind of matter" question)
+    sender = new_sender()
+    chat(stack, sender, STRAY_STORY)
+    reply = chat(stack, sender, "/ask_legal_channel")
+    assert "您的问题主要属于哪一类" not in reply
+    info = slot(stack, sender, "triage_info") or {}
+    assert isinstance(info, dict) and info.get("text") == STRAY_STORY

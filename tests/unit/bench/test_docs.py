@@ -27,3 +27,16 @@ def test_skipped_run_keeps_last_measurement(tmp_path: Path) -> None:
     write_docs([Result(name="category", title="C", markdown="macro 0.5")], {"category": "Run 1"}, doc)
     write_docs([Result(name="category", title="C", skipped="no data")], {"category": "Run 2"}, doc)
     assert "macro 0.5" in doc.read_text(encoding="utf-8")
+
+
+def test_hand_written_notes_survive_a_rewrite(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    write_docs([Result(name="faq", title="F", markdown="faq 0.9")], {"faq": "Run 1"}, doc)
+    text = doc.read_text(encoding="utf-8")
+    doc.write_text(text.replace("<!-- bench:faq -->", "<!-- notes -->\nHow the sets were written.\n<!-- /notes -->\n\n"
+                                "<!-- bench:faq -->"), encoding="utf-8")
+    write_docs([Result(name="faq", title="F", markdown="faq 0.96")], {"faq": "Run 2"}, doc)
+    text = doc.read_text(encoding="utf-8")
+    assert "How the sets were written." in text and "faq 0.96" in text and "faq 0.9\n" not in text
+    assert text.index("<!-- /notes -->") < text.index("<!-- bench:faq -->")
+    assert text.count("<!-- notes -->") == 1

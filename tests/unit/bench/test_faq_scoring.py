@@ -36,6 +36,7 @@ def test_general_channel_question_counts_only_with_the_right_topic(
         encoding="utf-8",
     )
     monkeypatch.setattr(faq, "HELDOUT", heldout)
+    monkeypatch.setattr(faq, "HELDOUT_2", tmp_path / "absent.yml")
     model = FakeModel({
         "医疗纠纷一般怎么解决": parsed("faq", "faq/medical_dispute"),                 # FAQ intent
         "医院出了事故该走什么途径": parsed("ask_legal_channel", "faq/medical_dispute"),  # general
@@ -47,3 +48,25 @@ def test_general_channel_question_counts_only_with_the_right_topic(
     assert result.numbers["nlu_level_accuracy"] == 0.25
     assert result.numbers["answered_as_general_channel_question"] == 1
     assert result.numbers["top_intent_not_faq"] == 3
+
+
+def test_both_heldout_sets_are_scored_together_and_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = tmp_path / "faq_heldout.yml", tmp_path / "faq_heldout_2.yml"
+    head = 'version: "3.1"\nnlu:\n  - intent: faq/legal_aid\n    examples: |\n'
+    first.write_text(head + "      - 请不起律师怎么办\n      - 法律援助找谁\n", encoding="utf-8")
+    second.write_text(head + "      - 没钱打官司有人帮吗\n      - 免费律师哪里申请\n", encoding="utf-8")
+    monkeypatch.setattr(faq, "HELDOUT", first)
+    monkeypatch.setattr(faq, "HELDOUT_2", second)
+    model = FakeModel({
+        "请不起律师怎么办": parsed("faq", "faq/legal_aid"),
+        "法律援助找谁": parsed("faq", "faq/legal_aid"),
+        "没钱打官司有人帮吗": parsed("faq", "faq/legal_aid"),
+        "免费律师哪里申请": parsed("faq", "faq/hotlines"),
+    })
+    result = faq.run(model)  # type: ignore[arg-type]
+    assert result.numbers["questions"] == 4
+    assert result.numbers["accuracy"] == 0.75
+    assert result.numbers["accuracy[faq_heldout.yml]"] == 1.0
+    assert result.numbers["accuracy[faq_heldout_2.yml]"] == 0.5
+    assert not result.passed
+    assert "| `bench/data/faq_heldout_2.yml` | 0.5" in result.markdown

@@ -372,3 +372,20 @@ def test_the_parse_without_category_reads_the_same_fields() -> None:
     light = parse_free_text(story, TODAY, with_category=False)
     assert "category" in full and "category" not in light
     assert light == {k: v for k, v in full.items() if k != "category"}
+
+
+def test_a_narrative_opening_with_a_date_is_the_facts_and_the_date_is_kept() -> None:
+    s = state(None)
+    s.activating = True
+    story = "物业从今年五月开始每月多收我们两百元停车费，问了也不给任何说法，整栋楼都有意见"
+    result = process_turn(s, turn(story, "start_petition"), TODAY)
+    assert result.updates["facts"] == story
+    assert "occurred_on" in result.updates
+
+
+def test_an_opening_with_personal_details_is_not_the_facts() -> None:
+    s = state(None)
+    s.activating = True
+    message = "我叫张三，电话13812345678，我想反映一下我们村里道路的问题，请帮我登记一下"
+    result = process_turn(s, turn(message, "start_petition"), TODAY)
+    assert "facts" not in result.updates and result.updates["petitioner_name"] == "张三"

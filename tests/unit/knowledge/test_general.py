@@ -5,7 +5,12 @@ from typing import Any
 
 import pytest
 
-from bot.knowledge.general import MIN_CONFIDENCE, faq_topic_for_channel_question, is_general_question
+from bot.knowledge.general import (
+    MIN_CONFIDENCE,
+    faq_topic_for_channel_question,
+    is_general_question,
+    offers_own_matter,
+)
 
 
 def parse(intent: str, key: str | None, confidence: float) -> dict[str, Any]:
@@ -69,3 +74,29 @@ def test_confident_general_channel_question_gets_the_faq_topic() -> None:
 )
 def test_everything_else_stays_with_the_consultation(text: str, data: dict[str, Any]) -> None:
     assert faq_topic_for_channel_question(text, data) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("区政府的房屋征收补偿决定我上周才拿到，给的钱太少了", "house_expropriation_compensation"),
+        ("前年镇里给的信访处理意见我一直不服，还能要求复查吗", "review_request"),
+        ("我在饭店干了两年，去年底被辞退，工资还欠着，仲裁还来得及吗", "labour_arbitration_limitation"),
+    ],
+)
+def test_an_own_story_on_a_dated_topic_is_offered_the_consultation(text: str, topic: str) -> None:
+    assert offers_own_matter(text, topic)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("对信访处理意见不满意可以申请复查吗？多长时间内要提出？", "review_request"),  # a general question
+        ("我想问一下劳动仲裁的时效是多久", "labour_arbitration_limitation"),  # only the asking frame
+        ("我家去年就开始信访了，信访要交钱吗", "petition_free"),  # a story, but nothing of it matters
+        ("我的事", "civil_limitation"),  # too short to be a story
+        ("/ask_legal_channel", "civil_limitation"),  # a button
+    ],
+)
+def test_no_offer_for_general_questions_or_undated_topics(text: str, topic: str) -> None:
+    assert not offers_own_matter(text, topic)

@@ -17,7 +17,8 @@ SCENARIOS: list[Scenario] = [
     ("我还在职，单位从今年5月开始就不发工资了，我该找谁？", "labor_arbitration", "R13_wages_in_employment", ("none", None), {}),
     ("上个月公司突然把我辞退了，没给任何经济补偿。", "labor_arbitration", "R13_labour", ("years", 1), {"due_date": "2027-10-01"}),
     ("公司入职三年一直没给我交社保，我想让单位补缴。", "labor_arbitration", "R13_labour", ("years", 1), {}),
-    ("我在厂里受了工伤，老板不肯出医药费，说是我自己不小心。", "labor_arbitration", "R13_labour", ("years", 1), {}),
+    ("我在厂里受了工伤，老板不肯出医药费，说是我自己不小心。", "regulator_report", "R13_work_injury", ("years", 1), {"alternatives": ["labor_arbitration"]}),
+    ("2026年9月3日在车间干活被机器压伤了手，单位到现在也没给申报工伤。", "regulator_report", "R13_work_injury", ("years", 1), {"due_date": "2027-09-03"}),
     # --- administrative acts
     ("两周前交警罚了我200块钱，说我压线，我觉得冤枉。", "administrative_review", "R08_admin_within_60d", ("days", 60), {"alternatives": ["administrative_litigation"]}),
     ("城管上周把我摆摊的三轮车没收了，也没给我什么手续。", "administrative_review", "R08_admin_within_60d", ("days", 60), {}),
@@ -63,6 +64,9 @@ SCENARIOS: list[Scenario] = [
     ("我对信访部门的答复意见不满意，是2026年11月10日收到的处理意见书。", "petition_review", "R23_petition_review", ("days", 30), {"due_date": "2026-12-10"}),
     ("收到了复查意见，还是维持原来的处理，我不服，2026年10月28日收到的。", "petition_review", "R23_petition_recheck", ("days", 30), {"due_date": "2026-11-27", "warning": True}),
     ("复核意见也下来了，还是不满意，我还能怎么办？", "petition", "R23_petition_final", ("none", None), {}),
+    ("这件事省里已经复查、复核都做过了，结论维持，我还想继续往上反映。", "petition", "R23_petition_final", ("none", None), {}),
+    ("上级机关复查完了还是不支持我，下一步该找谁？", "petition_review", "R23_petition_recheck", ("days", 30), {}),
+    ("镇里给的处理意见我不认可，2026年11月18日拿到的。", "petition_review", "R23_petition_review", ("days", 30), {"due_date": "2026-12-18"}),
     ("我的信访事项已经受理了，正在办理，我想去省里再反映一次。", "existing_procedure", "R24_already_accepted", ("none", None), {}),
     ("我们小区的路灯坏了很久，希望有关部门来看看。", "petition", "R22_catch_all", ("none", None), {}),
     # --- legal aid addendum

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from bot.triage import dialogue
 from bot.triage.model import Question
 
@@ -59,3 +61,14 @@ def test_channel_questions_are_recognised_in_narratives() -> None:
     assert dialogue.looks_like_channel_question("被罚了款，是复议还是起诉呢？")
     assert not dialogue.looks_like_channel_question("我上个月已经离职了")
     assert not dialogue.looks_like_channel_question("去哪")
+
+
+@pytest.mark.parametrize("text", ["昨晚有人撬了我家的门偷了东西", "刚才在街上被人抢了手机"])
+def test_a_crime_gets_the_police_advice(text: str) -> None:
+    result = dialogue.urgent_advice(text, date(2026, 11, 24))
+    assert result is not None and result.legal_channel == "police" and "110" in result.where
+
+
+@pytest.mark.parametrize("text", ["好的谢谢", "公司拖欠我三个月工资", "邻居的围墙占了我家地", "被"])
+def test_no_police_advice_for_other_messages(text: str) -> None:
+    assert dialogue.urgent_advice(text, date(2026, 11, 24)) is None

@@ -35,7 +35,7 @@ def test_to_dict_matches_the_contract() -> None:
     for q in body["questions"]:
         assert set(q) == {"id", "text", "options"}
         assert {"value": "unknown", "label": "不清楚"} in q["options"]
-    assert body["table_version"] == "2026-11-23.1"
+    assert body["table_version"] == "2026-11-24.1"
     assert "法律意见" in body["disclaimer"]
 
 
@@ -286,3 +286,29 @@ def test_dispute_answer_drops_administrative_guesses_from_text() -> None:
     text = "交警罚款的事，还有公司欠我工资"
     assert triage(text, None, TODAY).legal_channel == "administrative_review"
     assert triage(text, {"dispute": "labour"}, TODAY).legal_channel == "labor_arbitration"
+
+
+def test_a_judgment_in_force_stated_in_the_text_is_not_asked_about_again() -> None:
+    text = "和房东的押金官司，判决已经生效了，我觉得判得不公平"
+    first = triage(text, None, TODAY)
+    assert "prior_procedure" not in qids(first)
+    assert first.legal_channel == "retrial" and first.rule_id == "R04_judgment_civil"
+
+
+def test_unknown_prior_procedure_keeps_the_judgment_read_from_the_text() -> None:
+    # an API caller (or an older chat) may still send "不清楚" for the question
+    result = triage("和房东的押金官司，判决已经生效了，我觉得判得不公平", {"prior_procedure": "unknown"}, TODAY)
+    assert result.rule_id == "R04_judgment_civil"
+    assert "prior_procedure" not in qids(result)
+
+
+@pytest.mark.parametrize("text", ["隔壁邻居砌的院墙占了我家两米地，说了也不拆", "楼上邻居的狗咬了我孩子，对方不肯赔"])
+def test_no_arbitration_clause_question_between_neighbours(text: str) -> None:
+    result = triage(text, None, TODAY)
+    assert "arbitration_agreement" not in qids(result)
+    assert result.legal_channel == "civil_litigation"
+
+
+def test_arbitration_clause_still_asked_when_the_neighbours_signed_something() -> None:
+    result = triage("邻居租了我的门面，签了合同，现在欠了半年租金不给", None, TODAY)
+    assert "arbitration_agreement" in qids(result)

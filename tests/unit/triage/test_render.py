@@ -47,3 +47,11 @@ def test_alternatives_and_question_are_shown() -> None:
 def test_judicial_interpretation_title_uses_inner_angle_brackets() -> None:
     msg = render_chat(triage("我对信访答复意见不满意，2026年11月20日收到的", None, TODAY))
     assert "《最高人民法院关于适用〈中华人民共和国行政诉讼法〉的解释》第一条" in msg
+
+
+def test_a_rule_s_own_headline_replaces_the_channel_name() -> None:
+    result = triage("2026年9月3日在车间干活被机器压伤了手，单位到现在也没给申报工伤。", None, date(2026, 11, 24))
+    assert result.headline == "向人社部门申请工伤认定"
+    text = render_chat(result, with_question=False)
+    assert text.startswith("建议您：向人社部门申请工伤认定。") and "也可以考虑：申请劳动仲裁。" in text
+    assert "headline" not in result.to_dict()  # the API keeps its contract

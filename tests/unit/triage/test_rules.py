@@ -33,6 +33,10 @@ CASES: dict[str, tuple[TriageFacts, str, tuple[str, int | None], str | None]] = 
         TriageFacts(dispute="labour", wages_unpaid_during_employment=True, employment_ended=False),
         "labor_arbitration", ("none", None), None,
     ),
+    "R13_work_injury": (
+        TriageFacts(dispute="labour", work_injury=True, known_date=date(2026, 2, 28)),
+        "regulator_report", ("years", 1), "2027-02-28",
+    ),
     "R13_labour": (TriageFacts(dispute="labour", known_date=date(2026, 2, 28)), "labor_arbitration", ("years", 1), "2027-02-28"),
     "R15_rural_land": (TriageFacts(dispute="rural_land", known_date=date(2024, 2, 29)), "rural_land_arbitration", ("years", 2), "2026-02-28"),
     "R16_arbitration_agreement": (TriageFacts(dispute="civil", arbitration_agreement=True, known_date=D), "commercial_arbitration", ("years", 3), "2029-11-13"),
