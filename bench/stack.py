@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import random
 import secrets
 import signal
 import socket
@@ -46,11 +47,52 @@ class StackError(RuntimeError):
     """A process did not start, or exited while starting."""
 
 
+#: Where :func:`free_port` looks when the kernel does not say its ephemeral range.
+_DEFAULT_EPHEMERAL = (32768, 60999)
+#: The lowest port :func:`free_port` hands out (above the registered services' usual ports).
+_LOWEST_PORT = 20000
+_handed_out: set[int] = set()
+
+
+def ephemeral_range(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> tuple[int, int]:
+    """The range the kernel takes the local ports of outgoing connections from."""
+    try:
+        low, high = (int(part) for part in Path(path).read_text().split()[:2])
+    except (OSError, ValueError):
+        return _DEFAULT_EPHEMERAL
+    return low, high
+
+
+def port_candidates(ephemeral: tuple[int, int]) -> range:
+    """Ports a server may be given: below the ephemeral range (or above it if none is below)."""
+    low, high = ephemeral
+    if low - _LOWEST_PORT >= 1000:
+        return range(_LOWEST_PORT, low)
+    return range(high + 1, 65536)
+
+
 def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that was free a moment ago and is outside the ephemeral range.
+
+    A server started from this number binds seconds later (Rasa loads its model first). A port
+    from the kernel's ephemeral range (``bind(0)``) could meanwhile become the local end of any
+    outgoing connection on the machine, and the server then fails with "address already in
+    use". Ports below that range are never picked for outgoing connections; a process never
+    gets the same one twice.
+    """
+    candidates = port_candidates(ephemeral_range())
+    for _ in range(200):
+        port = random.choice(candidates)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise StackError("no free TCP port found outside the ephemeral range")
 
 
 def venv_bin(name: str) -> str:

@@ -211,14 +211,28 @@ def _ready(stack: Stack) -> dict[str, bool]:
     }
 
 
+class _PortTaken(RuntimeError):
+    """A server of a starting stack found its port taken (another program bound it meanwhile)."""
+
+
 def start_stack(model: Path, workdir: Path, timeout: float = READY_TIMEOUT,
                 channels: ChannelStandIns | None = None, *, database_url: str | None = None,
                 extra_env: dict[str, str] | None = None) -> Stack:
     """Start the three processes and wait until all of them answer. Stops them on failure.
 
     ``database_url``: the case database (default a SQLite file in ``workdir``); ``extra_env``:
-    settings for every process (e.g. shorter retry intervals for a fault test).
+    settings for every process (e.g. shorter retry intervals for a fault test). A start that
+    fails only because a port was taken meanwhile is tried once more on other ports.
     """
+    try:
+        return _start_stack_once(model, workdir, timeout, channels, database_url, extra_env, retry=True)
+    except _PortTaken:
+        return _start_stack_once(model, workdir, timeout, channels, database_url, extra_env, retry=False)
+
+
+def _start_stack_once(model: Path, workdir: Path, timeout: float, channels: ChannelStandIns | None,
+                      database_url: str | None, extra_env: dict[str, str] | None, *,
+                      retry: bool) -> Stack:
     workdir.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port, bo_port = free_port(), free_port(), free_port()
     database_url = database_url or f"sqlite:///{workdir / 'cases.db'}"
@@ -291,6 +305,8 @@ def start_stack(model: Path, workdir: Path, timeout: float = READY_TIMEOUT,
     except BaseException as exc:
         logs = stack.logs(120)
         stack.stop()
+        if retry and isinstance(exc, RuntimeError) and "address already in use" in logs:
+            raise _PortTaken(str(exc)) from exc
         if isinstance(exc, RuntimeError):
             pytest.fail(f"stack did not start: {exc}\n{logs}", pytrace=False)
         raise
