@@ -7,10 +7,13 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions._offers import story_before_choice
-from actions._tracker import form_state, returning_from_interruption, today, user_turn
-from bot.intake.form import TurnResult, process_turn
+from actions._runtime import session_factory
+from actions._tracker import channel_of, form_state, returning_from_interruption, today, user_turn
+from bot.errors import PetitionError
+from bot.intake.form import MAX_FAILURES_BEFORE_HUMAN, TurnResult, process_turn
 
 
 def result_events(result: TurnResult) -> list[EventType]:
@@ -25,6 +28,16 @@ def result_events(result: TurnResult) -> list[EventType]:
     else:
         events.append(SlotSet("requested_slot", result.next_slot))
     return events
+
+
+def waiting_for_staff(tracker: Tracker) -> bool:
+    """The citizen's request for staff is still open (False when the case store cannot say)."""
+    from bot.handoff.service import waiting_for_staff as waiting
+
+    try:
+        return waiting(session_factory(), channel_of(tracker), tracker.sender_id)
+    except (PetitionError, SQLAlchemyError):
+        return False  # a nicety: the form goes on without it
 
 
 def utter(dispatcher: CollectingDispatcher, result: TurnResult) -> None:
@@ -45,6 +58,8 @@ class ValidatePetitionForm(Action):
         state, turn = form_state(tracker), user_turn(tracker)
         if state.activating and not turn.text:
             turn = replace(turn, text=story_before_choice(tracker))  # "登记信访事项" after a story
+        if state.failures.get(state.requested_slot or "", 0) >= MAX_FAILURES_BEFORE_HUMAN - 1:
+            state = replace(state, human_requested=waiting_for_staff(tracker))  # no second "转人工"
         result = process_turn(state, turn, today())
         if result.reject:
             return []  # the form is rejected; a dialogue rule answers, then the form resumes

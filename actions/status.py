@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions._runtime import session_factory
 from actions._tracker import channel_of
-from bot.cases.citizen_view import find_case_no, status_message
+from bot.cases.citizen_view import MALFORMED_CASE_NO, find_case_no, mentions_case_no, status_message
 from bot.errors import PetitionError
 
 
@@ -22,7 +22,11 @@ class ActionCheckStatus(Action):
     ) -> list[EventType]:
         from bot.cases.service import cases_of_sender
 
-        wanted = find_case_no(str((tracker.latest_message or {}).get("text") or ""))
+        text = str((tracker.latest_message or {}).get("text") or "")
+        wanted = find_case_no(text)
+        if not wanted and mentions_case_no(text):
+            dispatcher.utter_message(text=MALFORMED_CASE_NO)
+            return []
         try:
             own = cases_of_sender(session_factory(), channel_of(tracker), tracker.sender_id)
         except PetitionError as exc:

@@ -18,6 +18,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions._offers import STORY_OFFER
 from actions._tracker import today, user_turn
+from actions.status import ActionCheckStatus
+from bot.cases.citizen_view import mentions_case_no
 from bot.triage.dialogue import looks_like_channel_question, urgent_advice
 from bot.triage.render import render_chat
 
@@ -64,7 +66,10 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if not said_urgent_advice(dispatcher, user_turn(tracker).text):
+        text = user_turn(tracker).text
+        if mentions_case_no(text):  # a bare case number: the citizen wants to know where it stands
+            return await ActionCheckStatus().run(dispatcher, tracker, domain)
+        if not said_urgent_advice(dispatcher, text):
             dispatcher.utter_message(response="utter_default")
         return []
 

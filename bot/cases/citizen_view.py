@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from bot.cases.case_no import normalize_case_no
 from bot.cases.submission import format_day
 
 CASE_NO_PATTERN = re.compile(r"XF\d{8}-\d{4}", re.IGNORECASE)
@@ -25,9 +26,24 @@ STATUS_TEXT: dict[str, str] = {
 }
 
 
+#: "XF" and digits that are not a whole case number ("XF2026112", "XF-2026-000001")
+_CASE_NO_ATTEMPT = re.compile(r"XF[-\d]{3,}", re.IGNORECASE)
+MALFORMED_CASE_NO = (
+    "这个编号的格式好像不对。信访事项编号是这样的：XF20261124-0007（XF、8位日期、短横线、4位序号），"
+    "登记成功时发给您的消息里有。请核对后再发一次；也可以直接说“查询进度”，查看本账号登记的全部事项。"
+)
+
+
 def find_case_no(text: str) -> str | None:
-    match = CASE_NO_PATTERN.search(text or "")
-    return match.group(0).upper() if match else None
+    """A case number in ``text`` (full-width letters and dashes, spaces and lower case allowed)."""
+    match = CASE_NO_PATTERN.search(normalize_case_no(text or ""))
+    return match.group(0) if match else None
+
+
+def mentions_case_no(text: str) -> bool:
+    """``text`` holds a case number, or something that tries to be one."""
+    plain = normalize_case_no(text or "")
+    return bool(CASE_NO_PATTERN.search(plain) or _CASE_NO_ATTEMPT.search(plain))
 
 
 def status_line(case: Any) -> str:

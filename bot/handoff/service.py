@@ -50,6 +50,12 @@ def _open_handoff(session, channel: str, sender_id: str) -> Handoff | None:  # t
     ).scalar_one_or_none()
 
 
+def waiting_for_staff(session_factory: sessionmaker, channel: str, sender_id: str) -> bool:
+    """This chat account asked for staff and the request is still open (waiting or held)."""
+    with session_factory() as session:
+        return _open_handoff(session, channel, sender_id) is not None
+
+
 def _clean(text: str) -> str:
     text = (text or "").strip()
     if not text:

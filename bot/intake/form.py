@@ -45,6 +45,10 @@ FREE_TEXT_SLOTS = frozenset({"petitioner_name", "address", "respondent", "facts"
 CORRECTION_MARKERS = re.compile(r"(写错|填错|输错|说错|不对|有误|错了|改成|改为|更正|更改|修改|应该是|应为|重新填)")
 QUESTION_MARKERS = re.compile(r"[?？]|吗$|呢$|怎么|如何|多久|多长|几天|哪里|什么|能不能|可不可以")
 SHORT_REPLY_CHARS = 12
+#: a message this long, without personal details, told before the facts are asked, is the facts
+NARRATIVE_CHARS = 30
+#: questions asked before the facts, at which a citizen may well start telling the story
+EARLY_SLOTS = frozenset({"consent", "petition_type"})
 SAME_AS_ADDRESS = re.compile(r"(与|和|跟)?(我的)?(住址|地址|家庭住址)(相同|一样)|同上|就是我家|在我家")
 NO_RESPONDENT = re.compile(r"^(没有|无|没|没有具体对象|不涉及|不清楚)[。！!]?$")
 PRIOR_KEYWORDS: tuple[tuple[str, str], ...] = (
@@ -73,6 +77,7 @@ class FormState:
     suggested_category: str | None = None
     consent_refusals: int = 0
     activating: bool = False
+    human_requested: bool = False  # staff were asked for: the form no longer offers "转人工"
 
     def get(self, slot: str) -> Any:
         return self.values.get(slot)
@@ -175,7 +180,7 @@ def _parse_phone(text: str, turn: UserTurn) -> str:
 
 def _parse_address(text: str, turn: UserTurn) -> str:
     cleaned = re.sub(r"^(我)?(住在|家住|住址是|地址是|住址：|地址：|在)", "", text).strip(" ，。")
-    if len(cleaned) < 2:
+    if len(cleaned) < 2 or not re.search(r"[\u4e00-\u9fff]", cleaned):
         raise InvalidField("address", user_message="请写一下您的住址，到区县和街道即可，例如：浙江省杭州市西湖区文三路。")
     return region.normalize_address(cleaned)
 
@@ -272,12 +277,18 @@ def process_turn(state: FormState, turn: UserTurn, today: date) -> TurnResult:
             return result
 
     if asked and asked not in result.updates:
+        # a story told before the questions reach the facts is kept, whatever else it answers
+        story = asked in EARLY_SLOTS and _keep_story(state, text, today, result)
         found_for_asked = _fields_from_text(text, today).get(asked)
         if found_for_asked is not None and asked != "facts":
             result.updates[asked] = found_for_asked
             result.failures.pop(asked, None)
         elif corrected or (mentioned and asked in FREE_TEXT_SLOTS):
             pass  # the message was about other fields: ask the same question again
+        elif story and not _parses_as(asked, text, turn, today):
+            pass  # kept as the facts; the question is asked again, without an error
+        elif mentioned and (label := _only_numbers_of_other_fields(asked, text, result.updates)):
+            result.say(f"已记下您的{label}。")  # a number for another question: kept, then ask again
         else:
             _answer_requested(state, asked, text, turn, today, result)
 
@@ -298,7 +309,7 @@ def _activate(state: FormState, text: str, turn: UserTurn, today: date, result: 
         )
     if turn.intent == "start_petition" or len(text) >= 8:
         found = _fields_from_text(text, today)
-        if len(text) >= 30 and not state.get("facts") and not found.keys() & IDENTITY_FIELDS:
+        if _is_narrative(state, text, found):
             found["facts"] = text  # a narrative opening (no personal details in it) is the facts
         ptype = suggest_petition_type(text)
         if ptype and "petition_type" not in found:
@@ -309,6 +320,39 @@ def _activate(state: FormState, text: str, turn: UserTurn, today: date, result: 
             shown = "、".join(FIELD_LABELS.get(k, k) for k in found if k in SUMMARY_FIELDS and k != "petition_type")
             if shown:
                 result.say(f"我已从您的话里记下了：{shown}，稍后会请您一起核对。")
+
+
+def _is_narrative(state: FormState, text: str, found: dict[str, Any]) -> bool:
+    """A story of some length, with no personal details in it, while the facts are still empty."""
+    return len(text) >= NARRATIVE_CHARS and not state.get("facts") and not found.keys() & IDENTITY_FIELDS
+
+
+def _keep_story(state: FormState, text: str, today: date, result: TurnResult) -> bool:
+    """A story told before the form reaches the facts (at the consent or type question): kept."""
+    if result.updates.get("facts") or not _is_narrative(state, text, _fields_from_text(text, today)):
+        return False
+    result.updates["facts"] = text
+    if not state.get("petition_type"):
+        ptype = suggest_petition_type(text)
+        if ptype:
+            result.updates["petition_type"] = ptype
+    result.say("您说的情况我已经记下了，稍后会请您一起核对。")
+    return True
+
+
+#: what is left of a message once its phone and ID numbers are taken out (labels, punctuation)
+_NUMBER_LABELS = re.compile(
+    r"[\d\sXx\-—+()（）:：,，.。;；!！]|我的|我|是|电话|手机号?|号码|联系方式|身份证号?|证件号?|码"
+)
+_SELF_EVIDENT = ("phone", "id_number")
+
+
+def _only_numbers_of_other_fields(asked: str, text: str, filled: dict[str, Any]) -> str | None:
+    """The label of the field a message held nothing but (a phone or ID number given to another question)."""
+    given = [slot for slot in _SELF_EVIDENT if slot in filled and slot != asked]
+    if not given or _NUMBER_LABELS.sub("", text):
+        return None
+    return "和".join(FIELD_LABELS.get(slot, slot) for slot in given)
 
 
 def _fields_from_text(text: str, today: date) -> dict[str, Any]:
@@ -487,7 +531,7 @@ def _answer_requested(
         else:
             value = _parser_for(asked, today)(text, turn)
     except InvalidField as exc:
-        _failed(asked, exc, result)
+        _failed(asked, exc, result, human_requested=state.human_requested)
         return
     result.updates[asked] = value
     result.failures.pop(asked, None)
@@ -524,10 +568,12 @@ def _consent_refused(result: TurnResult) -> None:
     result.next_slot = "consent"
 
 
-def _failed(slot: str, exc: InvalidField, result: TurnResult) -> None:
+def _failed(slot: str, exc: InvalidField, result: TurnResult, *, human_requested: bool = False) -> None:
     count = result.failures.get(slot, 0) + 1
     result.failures[slot] = count
-    if count >= MAX_FAILURES_BEFORE_HUMAN:
+    if count >= MAX_FAILURES_BEFORE_HUMAN and human_requested:
+        result.say(exc.user_message + "\n您的转人工请求工作人员已经收到，接入后会在这里回复您；在此之前也可以接着填写。")
+    elif count >= MAX_FAILURES_BEFORE_HUMAN:
         result.say(
             exc.user_message + "\n如果不方便填写，可以回复“转人工”，由工作人员协助您。",
             HUMAN_BUTTON,

@@ -241,6 +241,8 @@ _DISPUTE_WORDS: dict[str, tuple[str, ...]] = {
         "尾气", "怪味", "灰尘", "采石场", "石场", "电镀", "印染", "造纸厂", "制药厂", "死鱼", "鱼都死",
         "re:(厂|工厂|企业|作坊).{0,10}(水|污水|废水|废油).{0,6}(流到|流进|排进|排到|灌进|渗到)",
         "re:(厂|工厂|企业|作坊|工地|ktv|酒吧|夜市).{0,12}(吵|噪音|噪声|响)",
+        "re:吵得.{0,6}(没法睡|睡不着|不能睡|无法入睡|没法休息|休息不好)",
+        "re:(晚上|半夜|夜里|深夜|凌晨).{0,10}(打桩|施工|开工|作业|机器)",
     ),
     "civil": (
         "邻居", "借钱", "借了我", "不还", "还钱", "欠钱", "re:借.{0,6}块钱", "re:借(了|给).{0,6}万", "拉黑", "借款", "欠款", "借条", "不还钱", "合同纠纷", "租房", "房东", "房租",
@@ -353,11 +355,14 @@ _EMPLOYED = ("还在上班", "仍在上班", "还在公司", "在职", "还在�
 
 def _score_dispute(text: str) -> str | None:
     # Negation does not matter here: "没发工资" is as much a labour matter as "工资".
-    scores: dict[str, float] = {}
+    # A kind's score: (points, whether any of them names the matter itself). At equal points a
+    # matter word beats scene words only ("工地" twice vs "半夜…机器": the noise is the matter).
+    scores: dict[str, tuple[float, bool]] = {}
     for kind, words in _DISPUTE_WORDS.items():
-        n = len(_find(text, words)) + _CONTEXT_WEIGHT * len(_find(text, _CONTEXT_WORDS.get(kind, ())))
+        matter = len(_find(text, words))
+        n = matter + _CONTEXT_WEIGHT * len(_find(text, _CONTEXT_WORDS.get(kind, ())))
         if n:
-            scores[kind] = n
+            scores[kind] = (n, matter > 0)
     if not scores:
         return None
     best = max(scores.values())

@@ -18,6 +18,7 @@ from bot.handoff.service import (
     do_take_over,
     get_handoff,
     list_handoffs,
+    waiting_for_staff,
 )
 from bot.outbox.models import OutboxMessage
 
@@ -95,3 +96,14 @@ def test_bad_requests(session_factory: sessionmaker) -> None:
         do_staff_message(session_factory, handoff.id, "staff:a", "   ")
     with pytest.raises(InvalidInput):
         do_staff_message(session_factory, handoff.id, "staff:a", "长" * 5000)
+
+
+def test_waiting_for_staff_while_the_request_is_open(session_factory: sessionmaker) -> None:
+    assert not waiting_for_staff(session_factory, "rest", "w1")
+    handoff = do_request_human(session_factory, "rest", "w1", "转人工", now=NOW)
+    assert waiting_for_staff(session_factory, "rest", "w1")
+    assert not waiting_for_staff(session_factory, "telegram", "w1")  # another chat account
+    do_take_over(session_factory, handoff.id, "staff:a", now=NOW)
+    assert waiting_for_staff(session_factory, "rest", "w1")
+    do_release(session_factory, handoff.id, "staff:a", now=NOW + timedelta(minutes=5))
+    assert not waiting_for_staff(session_factory, "rest", "w1")  # back with the bot: offered again

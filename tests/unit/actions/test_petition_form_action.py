@@ -88,3 +88,24 @@ async def test_button_payload_text_is_not_parsed_as_an_answer() -> None:
 async def test_cancel_confirmed_ends_the_form() -> None:
     events, _ = await run(tracker("确定取消", "affirm", requested="cancel_confirm", consent=True))
     assert events[-2:] == [SlotSet("form_outcome", "cancelled"), SlotSet("requested_slot", None)]
+
+
+async def test_the_third_failure_asks_the_case_store_whether_staff_were_already_asked(monkeypatch) -> None:
+    import actions.petition_form as module
+
+    asked: list[str] = []
+
+    def waiting(t: Tracker) -> bool:
+        asked.append(t.sender_id)
+        return True
+
+    monkeypatch.setattr(module, "waiting_for_staff", waiting)
+    await run(tracker("1234", "inform", requested="phone", consent=True))
+    assert asked == []  # a first failure needs no lookup
+    _, third = await run(tracker("1234", "inform", requested="phone", consent=True, form_failures={"phone": 2}))
+    assert asked == ["citizen-1"]
+    assert "工作人员已经收到" in third[0]["text"] and not third[0].get("buttons")
+
+    monkeypatch.setattr(module, "waiting_for_staff", lambda t: False)
+    _, offered = await run(tracker("1234", "inform", requested="phone", consent=True, form_failures={"phone": 2}))
+    assert "可以回复“转人工”" in offered[0]["text"]

@@ -6,6 +6,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions._offers import STORY_OFFER
 from actions.stray import ActionFallback, ActionRouteStray
+from bot.cases.citizen_view import MALFORMED_CASE_NO
 from tests.unit.actions.trackers import user_tracker
 
 
@@ -36,3 +37,9 @@ async def test_fallback_gives_the_police_advice_for_a_crime_and_the_default_othe
     dispatcher = CollectingDispatcher()
     await ActionFallback().run(dispatcher, tracker("啊啊啊"), {})
     assert [m.get("response") for m in dispatcher.messages] == ["utter_default"]
+
+
+async def test_a_malformed_case_number_the_nlu_cannot_place_gets_the_format() -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionFallback().run(dispatcher, user_tracker("XF-2026-000001", "nlu_fallback"), {})
+    assert [m["text"] for m in dispatcher.messages] == [MALFORMED_CASE_NO]

@@ -78,6 +78,11 @@ SCENARIOS: list[Scenario] = [
     ("县信访办给我的答复意见书我2026年11月20日收到了，问题根本没解决。", "petition_review", "R23_petition_review", ("days", 30), {"due_date": "2026-12-20"}),
     ("同事借了我三千块钱，半年了一直不还钱。", "civil_litigation", "R18_civil", ("years", 3), {}),
     ("单位三个月没发工资了，我家里很困难。", "labor_arbitration", "R13_labour", ("years", 1), {"legal_aid": True}),
+    # --- a building site as the scene, not the workplace (found by a new-user trial: noise at night
+    #     next to a compound was advised labour arbitration)
+    ("小区旁边工地天天晚上十一二点还在打桩，吵得孩子没法睡觉，跟工地说了也没用", "regulator_report", "R19_environment", ("years", 3), {}),
+    ("旁边工地半夜还开着机器干，声音特别大，找了工地好几次了。", "regulator_report", "R19_environment", ("years", 3), {}),
+    ("我在工地干了半年活，老板不给工钱，工地上的人都找不到老板了。", "labor_arbitration", "R13_labour", ("years", 1), {}),
     # --- traditional characters
     ("公司拖欠我兩個月工資，老闆不接電話。", "labor_arbitration", "R13_labour", ("years", 1), {}),
 ]
