@@ -41,6 +41,10 @@ class TriageFacts:
     #: 'civil' | 'admin' | 'criminal' | 'none' | None
     effective_judgment: str | None = None
     retrial_refused: bool | None = None
+    #: the other side does not comply with an effective civil judgment (申请强制执行, 民诉法 Art 247)
+    judgment_unperformed: bool | None = None
+    #: the police would not open a case on the citizen's report (刑诉法 Art 112, 113)
+    filing_refused: bool | None = None
     has_review_decision: bool | None = None
     petition_reply_received: bool | None = None
     #: which 信访 answer the citizen holds: 'reply' 处理意见 | 'review' 复查意见 | 'recheck' 复核意见
@@ -326,6 +330,18 @@ _JUDGMENT = {
         "民事调解书", "民事判决",
     ),
 }
+_UNPERFORMED = (
+    "不执行", "拒不执行", "不履行", "拒不履行", "没有履行", "未履行", "不给钱", "一分没给", "一分钱没给",
+    "一分钱也没给", "分文未付", "赖账", "老赖", "执行不了", "执行不到", "申请执行", "强制执行",
+    "re:(一直|就是|还是|到现在|至今|迟迟)(不给|没给|不还|没还|不付|没付|不赔|没赔)",
+    "re:(都|也)(没|不)(还|给|付|赔)",
+)
+#: other papers a court enforces like a judgment (民事诉讼法 Art 247 para 2, 248)
+_AWARD = ("裁决书", "调解书", "re:裁决(已经)?生效", "re:裁决.{0,10}(付|赔|支付|给我)")
+_FILING_REFUSED = (
+    "不给立案", "不予立案", "不立案", "拒绝立案", "不肯立案", "立不了案", "不受理报案", "报案不受理",
+    "re:报(了)?案.{0,12}(不受理|不理|没人管|没有下文|没下文|不给立)",
+)
 _RETRIAL_REFUSED = ("再审被驳回", "驳回再审", "驳回了再审", "再审申请被驳回", "申请再审被驳回",
                     "不给再审", "再审没有答复", "再审一直没", "逾期未对再审", "驳回了我的再审")
 _REVIEW_DECISION = ("复议决定书", "复议维持", "复议驳回", "re:复议.{0,6}(决定|结果)(下来|出来|维持|驳回|收到)",
@@ -399,6 +415,12 @@ def facts_from_text(text: str, today: date) -> TriageFacts:
     f["effective_judgment"] = judgment
     if judgment:
         f["retrial_refused"] = True if _any(t, _RETRIAL_REFUSED) else None
+    if judgment is None and pending is None and _any(t, _AWARD) and _any(t, _UNPERFORMED):
+        judgment = f["effective_judgment"] = "civil"  # an award or mediation paper is enforced alike
+    if judgment == "civil" and _any(t, _UNPERFORMED):
+        f["judgment_unperformed"] = True
+    if _any(t, _FILING_REFUSED):
+        f["filing_refused"] = True
     f["has_review_decision"] = True if pending != "review" and _flag(t, _REVIEW_DECISION) else None
 
     inaction = bool(_flag(t, _INACTION)) and _any(t, _ORGANS)
@@ -463,6 +485,7 @@ _UNKNOWN = {"unknown", "unsure", "dont_know", "不清楚", "不知道", "不确�
 
 _BOOL_FACTS = (
     "admin_act", "admin_inaction", "review_mandatory", "arbitration_agreement", "retrial_refused",
+    "judgment_unperformed", "filing_refused",
     "has_review_decision", "petition_reply_received", "already_accepted",
     "wages_unpaid_during_employment", "work_injury", "employment_ended", "hardship", "real_property",
 )

@@ -86,6 +86,8 @@ CONDITION_KEYS = frozenset(
         "procedure_pending",
         "effective_judgment",
         "retrial_refused",
+        "judgment_unperformed",
+        "filing_refused",
         "has_review_decision",
         "petition_reply_received",
         "petition_stage",

@@ -83,6 +83,14 @@ SCENARIOS: list[Scenario] = [
     ("小区旁边工地天天晚上十一二点还在打桩，吵得孩子没法睡觉，跟工地说了也没用", "regulator_report", "R19_environment", ("years", 3), {}),
     ("旁边工地半夜还开着机器干，声音特别大，找了工地好几次了。", "regulator_report", "R19_environment", ("years", 3), {}),
     ("我在工地干了半年活，老板不给工钱，工地上的人都找不到老板了。", "labor_arbitration", "R13_labour", ("years", 1), {}),
+    # --- a report the police would not register; a judgment the other side ignores (new-user trial)
+    ("我去派出所报案说被人打了，派出所一直不给立案。", "police", "R01_filing_refused", ("none", None), {}),
+    ("被人骗了两万块，报了案派出所说不予立案，我该怎么办？", "police", "R01_filing_refused", ("none", None), {}),
+    ("法院判决已经生效半年了，对方就是不执行，钱一分没给。", "existing_procedure", "R04_enforcement", ("years", 2), {}),
+    ("法院判了对方赔我五万，判决书2026年3月1日生效，他到现在一分钱也没给。", "existing_procedure", "R04_enforcement", ("years", 2), {"due_date": "2028-03-01"}),
+    ("劳动仲裁裁决公司付我两万补偿金，裁决已经生效，公司就是不给。", "existing_procedure", "R04_enforcement", ("years", 2), {}),
+    ("法院出了调解书，写明他分期还钱，结果一期都没还。", "existing_procedure", "R04_enforcement", ("years", 2), {}),
+    ("二审判决维持原判，我觉得判错了，想申请再审。", "retrial", "R04_judgment_civil", ("months", 6), {}),
     # --- traditional characters
     ("公司拖欠我兩個月工資，老闆不接電話。", "labor_arbitration", "R13_labour", ("years", 1), {}),
 ]

@@ -35,7 +35,7 @@ def test_to_dict_matches_the_contract() -> None:
     for q in body["questions"]:
         assert set(q) == {"id", "text", "options"}
         assert {"value": "unknown", "label": "不清楚"} in q["options"]
-    assert body["table_version"] == "2026-11-24.1"
+    assert body["table_version"] == "2026-11-24.2"
     assert "法律意见" in body["disclaimer"]
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from bot.triage import CHANNEL_LABELS, CHANNELS, render_chat, triage
 from bot.triage.render import format_citations
 
@@ -55,3 +57,13 @@ def test_a_rule_s_own_headline_replaces_the_channel_name() -> None:
     text = render_chat(result, with_question=False)
     assert text.startswith("建议您：向人社部门申请工伤认定。") and "也可以考虑：申请劳动仲裁。" in text
     assert "headline" not in result.to_dict()  # the API keeps its contract
+
+
+@pytest.mark.parametrize(("story", "headline"), [
+    ("法院判了对方赔我五万，他到现在一分钱也没给。", "向法院申请强制执行"),
+    ("报了案派出所说不予立案。", "向公安机关申请复议，或请检察院监督立案"),
+])
+def test_enforcement_and_refused_filing_say_what_to_do(story: str, headline: str) -> None:
+    text = render_chat(triage(story, None, date(2026, 11, 24)), with_question=False)
+    assert text.startswith(f"建议您：{headline}。")
+    assert "再审" not in text.splitlines()[0] and "报警" not in text.splitlines()[0]

@@ -14,9 +14,14 @@ D = TODAY - timedelta(days=10)  # a recent known date
 
 # rule id -> (facts, expected channel, expected (deadline kind, amount), expected due date or None)
 CASES: dict[str, tuple[TriageFacts, str, tuple[str, int | None], str | None]] = {
+    "R01_filing_refused": (TriageFacts(dispute="crime", filing_refused=True), "police", ("none", None), None),
     "R01_crime": (TriageFacts(dispute="crime"), "police", ("none", None), None),
     "R02_official_misconduct": (TriageFacts(dispute="official_misconduct"), "discipline_inspection", ("none", None), None),
     "R03_pending_procedure": (TriageFacts(dispute="labour", procedure_pending="arbitration"), "existing_procedure", ("none", None), None),
+    "R04_enforcement": (
+        TriageFacts(effective_judgment="civil", judgment_unperformed=True, known_date=date(2026, 2, 28)),
+        "existing_procedure", ("years", 2), "2028-02-28",
+    ),
     "R05_retrial_refused": (TriageFacts(effective_judgment="civil", retrial_refused=True), "retrial", ("none", None), None),
     "R06_criminal_judgment": (TriageFacts(effective_judgment="criminal"), "retrial", ("none", None), None),
     "R04_judgment_civil": (TriageFacts(effective_judgment="civil", known_date=date(2026, 8, 31)), "retrial", ("months", 6), "2027-02-28"),
