@@ -28,5 +28,5 @@ class ActionRequestHuman(Action):
             state: str | None = handoff.state
         except PetitionError:
             state = None
-        dispatcher.utter_message(text=request_human_reply(state))
+        dispatcher.utter_message(text=request_human_reply(state, text))
         return []

@@ -1,6 +1,8 @@
 """What the bot tells a citizen who asks for a person (pure text, tested without Rasa)."""
 from __future__ import annotations
 
+import re
+
 from bot.handoff.models import HandoffState
 
 WAITING = (
@@ -14,10 +16,20 @@ UNAVAILABLE = (
 )
 
 
-def request_human_reply(state: str | None) -> str:
-    """The reply for the handoff's state after the request (``None``: it could not be stored)."""
+#: a citizen who wants to take back a petition already filed: staff do it (there is no self-service)
+WITHDRAWAL = re.compile(r"撤回|撤销|撤掉|撤了|撤下|不用办了|不想反映了")
+WITHDRAWAL_NOTE = "撤回已经登记的信访事项，需要工作人员核实后办理，请在工作人员接入后说明事项编号和撤回的原因。"
+
+
+def request_human_reply(state: str | None, text: str = "") -> str:
+    """The reply for the handoff's state after the request (``None``: it could not be stored).
+
+    A request to withdraw a filed petition (``text``) is told first that staff handle it.
+    """
     if state == HandoffState.HELD.value:
-        return ALREADY_HELD
-    if state == HandoffState.WAITING.value:
-        return WAITING
-    return UNAVAILABLE
+        reply = ALREADY_HELD
+    elif state == HandoffState.WAITING.value:
+        reply = WAITING
+    else:
+        reply = UNAVAILABLE
+    return WITHDRAWAL_NOTE + "\n" + reply if WITHDRAWAL.search(text or "") else reply
