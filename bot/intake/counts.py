@@ -14,7 +14,8 @@ MAX_PEOPLE = 1_000_000
 _NUM = rf"(?P<n>[0-9]{{1,7}}|[{CN_NUMERAL}]{{1,8}})"
 _APPROX = r"(?P<a>多|几|余|来)?"
 _PEOPLE_UNIT = r"(?:户人家|户|名|位|家人|口人|口|人|工人|农民工|村民|职工|员工|业主|居民|住户|家长|学生|老人)"
-_WITH_UNIT = re.compile(_NUM + r"\s*" + _APPROX + r"\s*个?\s*" + _PEOPLE_UNIT)
+# not a school year or an ordinal: 初三学生, 高二家长, 大三学生, 第三户
+_WITH_UNIT = re.compile(r"(?<![初高第大小])" + _NUM + r"\s*" + _APPROX + r"\s*个?\s*" + _PEOPLE_UNIT)
 # Just a number with filler words around it: '3', '大概二十', '一共12个'.
 _BARE = re.compile(r"^(?:大概|大约|约|差不多|一共|总共|共|有|涉及)*\s*" + _NUM + r"\s*" + _APPROX + r"\s*个?\s*(?:左右|上下|吧|。)*$")
 _LONG_DIGITS = re.compile(r"[0-9Xx]{7,}")

@@ -73,8 +73,17 @@ def _find_address(text: str) -> tuple[str | None, str]:
     return None, text
 
 
+#: a place name the boundary cut in two: "天心区" → "心区", "和平区" → "平区"
+_CUT_PLACE = re.compile(r"^[\u4e00-\u9fff](?:区|县|市|镇|乡|街道)")
+_PLACE_NAME_CHARS = "天年月日和与始"
+
+
 def _clean_org(org: str) -> str | None:
-    org = _BOUNDARY.sub("", org).strip("（）() ")
+    cut = _BOUNDARY.sub("", org)
+    start = len(org) - len(cut)
+    if start and org[start - 1] in _PLACE_NAME_CHARS and _CUT_PLACE.match(cut):
+        cut = org[start - 1:]  # the boundary character began the place name
+    org = cut.strip("（）() ")
     if len(org) < 2 or org in _GENERIC:
         return None
     return org

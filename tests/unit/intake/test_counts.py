@@ -54,3 +54,12 @@ def test_find_people_count_in_free_text_needs_a_unit() -> None:
     assert find_people_count("拖欠了3个月工资，电话13812345678") is None
     assert find_people_count("我自己去找了老板") is None
     assert find_people_count("我们找了一个人帮忙") is None
+
+
+@pytest.mark.parametrize("text", ["我是一名初三学生家长", "高二学生家长反映补课问题", "大三学生，学校乱收费", "第三户人家的墙"])
+def test_school_years_and_ordinals_are_not_counts(text: str) -> None:
+    assert find_people_count(text) is None
+
+
+def test_a_count_of_students_still_counts() -> None:
+    assert find_people_count("我们三十多个学生家长一起反映") == 30

@@ -118,3 +118,14 @@ def test_a_bare_zhu_opening_a_clause_gives_the_home_address(text: str, address: 
 @pytest.mark.parametrize("text", ["住院治疗花了三万元，医院收费不合理", "我们的住房漏水，物业不管"])
 def test_zhu_inside_other_words_is_not_an_address(text: str) -> None:
     assert "address" not in parse_free_text(text, date(2026, 11, 23))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a place name whose first character is also a boundary word (天, 和) is kept whole
+    ("反映他在天心区某建筑工地干了八个月，包工头至今拖欠工资", "天心区某建筑工地"),
+    ("投诉和平区城管局乱罚款", "和平区城管局"),
+    ("我要投诉前天区政府的决定", "区政府"),
+    ("举报在东区医院乱收费", "东区医院"),
+])
+def test_respondent_keeps_place_names_whole(text: str, expected: str) -> None:
+    assert find_respondent(text) == expected
