@@ -34,6 +34,14 @@ MALFORMED_CASE_NO = (
 )
 
 
+#: no case filed from this chat account (a number filed elsewhere cannot be looked up here either)
+NO_CASES = (
+    "没有查到您用这个账号登记的信访事项。为保护信访人的信息，这里只能查询本账号登记的事项；"
+    "通过来信、来访、电话或其他账号反映的，请向受理机关查询，或拨打12345政务服务便民热线。"
+    "如果想现在登记，请发送“登记信访事项”。"
+)
+
+
 def find_case_no(text: str) -> str | None:
     """A case number in ``text`` (full-width letters and dashes, spaces and lower case allowed)."""
     match = CASE_NO_PATTERN.search(normalize_case_no(text or ""))
@@ -57,7 +65,7 @@ def status_line(case: Any) -> str:
 def status_message(cases: Iterable[Any]) -> str:
     items = list(cases)
     if not items:
-        return "没有查到您用这个账号登记的信访事项。如果您是通过其他渠道反映的，请提供当时拿到的编号。"
+        return NO_CASES
     if len(items) == 1:
         return "您的信访事项办理情况：\n" + status_line(items[0])
     return "您登记的信访事项：\n" + "\n".join(status_line(c) for c in items)

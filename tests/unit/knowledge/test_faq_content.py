@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from bot.knowledge import KNOWN_LAWS, load_faq
 from bot.knowledge.model import ARTICLE_RE, Citation, FaqTopic
+from tests.statutes import statutes_dir
 
 TOPICS = load_faq()
 IDS = [t.id for t in TOPICS]
@@ -89,17 +88,9 @@ def test_reply_text_format() -> None:
         assert basis == "依据：" + "；".join(c.text for c in t.citations)
 
 
-def _statutes_dir() -> Path | None:
-    configured = os.environ.get("STATUTES_DIR")
-    candidate = (
-        Path(configured) if configured else Path(__file__).resolve().parents[3] / "../shared/domain/statutes"
-    )
-    return candidate if candidate.is_dir() else None
-
-
-@pytest.mark.skipif(_statutes_dir() is None, reason="statute texts (../shared/domain/statutes) not available")
+@pytest.mark.skipif(statutes_dir() is None, reason="statute texts (../shared/domain/statutes, STATUTES_DIR) not available")
 def test_cited_articles_exist_in_statute_texts() -> None:  # pragma: no cover - optional
-    root = _statutes_dir()
+    root = statutes_dir()
     assert root is not None
     missing = []
     for t in TOPICS:
