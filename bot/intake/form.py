@@ -46,9 +46,11 @@ CORRECTION_MARKERS = re.compile(r"(写错|填错|输错|说错|不对|有误|错
 QUESTION_MARKERS = re.compile(r"[?？]|吗$|呢$|怎么|如何|多久|多长|几天|哪里|什么|能不能|可不可以")
 SHORT_REPLY_CHARS = 12
 #: a message this long, without personal details, told before the facts are asked, is the facts
-NARRATIVE_CHARS = 30
+NARRATIVE_CHARS = 20
 #: questions asked before the facts, at which a citizen may well start telling the story
 EARLY_SLOTS = frozenset({"consent", "petition_type"})
+#: a message that asks something (a question mark, or 吗 / 呢 at the end) is no story
+ASKS = re.compile(r"[?？]|[吗呢][。！!…]*$")
 SAME_AS_ADDRESS = re.compile(r"(与|和|跟)?(我的)?(住址|地址|家庭住址)(相同|一样)|同上|就是我家|在我家")
 NO_RESPONDENT = re.compile(r"^(没有|无|没|没有具体对象|不涉及|不清楚)[。！!]?$")
 PRIOR_KEYWORDS: tuple[tuple[str, str], ...] = (
@@ -323,8 +325,11 @@ def _activate(state: FormState, text: str, turn: UserTurn, today: date, result: 
 
 
 def _is_narrative(state: FormState, text: str, found: dict[str, Any]) -> bool:
-    """A story of some length, with no personal details in it, while the facts are still empty."""
-    return len(text) >= NARRATIVE_CHARS and not state.get("facts") and not found.keys() & IDENTITY_FIELDS
+    """A story of some length, not a question, with no personal details in it, while the facts are empty."""
+    return (
+        len(text) >= NARRATIVE_CHARS and not ASKS.search(text)
+        and not state.get("facts") and not found.keys() & IDENTITY_FIELDS
+    )
 
 
 def _keep_story(state: FormState, text: str, today: date, result: TurnResult) -> bool:
@@ -593,6 +598,9 @@ def _finish(state: FormState, result: TurnResult, today: date) -> TurnResult:
         if advice.slots["legal_channel"] != state.get("legal_channel"):
             result.updates["channel_choice"] = None
     values = {**state.values, **result.updates}
+    if values.get("petition_type") == "suggestion" and values.get("occurred_on") in (None, ""):
+        # a suggestion has no day it "happened": it is dated by the month it is made, not asked
+        result.updates["occurred_on"] = values["occurred_on"] = today.strftime("%Y-%m")
     if result.next_slot is None:
         result.next_slot = next((s for s in FORM_ORDER if values.get(s) is None), None)
     if result.next_slot == "category":

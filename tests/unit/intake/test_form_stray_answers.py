@@ -100,3 +100,36 @@ def test_after_a_request_for_staff_the_form_does_not_offer_it_again() -> None:
 
     waiting.human_requested = False
     assert "可以回复“转人工”" in texts(process_turn(waiting, turn("有人吗"), TODAY))
+
+
+def test_a_short_complete_story_that_starts_the_form_is_the_facts() -> None:
+    s = state(None)
+    s.activating = True
+    story = "我们村三十多户的土地被镇政府征收了，补偿款到现在没发"
+    result = process_turn(s, turn(story, "start_petition"), TODAY)
+    assert result.updates["facts"] == story
+    assert result.updates["people_count"] == 30
+
+
+@pytest.mark.parametrize("text", ["你好，我想登记一个信访事项，需要准备什么材料吗", "我想反映一下物业的问题"])
+def test_a_question_or_a_topic_alone_is_not_the_facts(text: str) -> None:
+    s = state(None)
+    s.activating = True
+    assert "facts" not in process_turn(s, turn(text, "start_petition"), TODAY).updates
+
+
+def test_a_story_with_a_question_word_inside_is_still_the_facts() -> None:
+    s = state(None)
+    s.activating = True
+    story = "村里不知道为什么把我家的地收回去了，也没有给任何说法和补偿"
+    assert process_turn(s, turn(story, "start_petition"), TODAY).updates["facts"] == story
+
+
+def test_a_suggestion_is_not_asked_when_it_happened() -> None:
+    s = state("respondent", consent=True, petition_type="suggestion", petitioner_name="周建国", id_number=VALID_ID,
+              phone="13501234567", address="北京市朝阳区望京街道", issue_region="北京市朝阳区")
+    result = process_turn(s, turn("没有"), TODAY)
+    assert result.updates["occurred_on"] == "2026-11"  # the month it is made
+    assert result.next_slot == "facts"
+    grievance = process_turn(state("respondent", consent=True, petition_type="grievance"), turn("没有"), TODAY)
+    assert "occurred_on" not in grievance.updates
