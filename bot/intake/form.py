@@ -113,6 +113,11 @@ class TurnResult:
 
 
 HUMAN_BUTTON = Button("转人工", "/request_human")
+#: the ID number may be left out (信访工作条例 Art 19 asks for name, address and the request);
+#: offered after repeated failures, staff verify identity when they accept the case
+NO_ID = re.compile(r"^(暂不提供|不提供|先不提供|不想提供|不方便提供|没有身份证|没带身份证|跳过)[。！!]?$")
+NO_ID_BUTTON = Button("暂不提供", "暂不提供")
+NO_ID_NOTE = "好的，身份证号码先不填。工作人员受理时可能会再与您核实身份。"
 
 
 def _entity(turn: UserTurn, name: str) -> Any:
@@ -385,7 +390,7 @@ def _is_interruption(asked: str | None, text: str, turn: UserTurn, today: date) 
         return False  # "仍然提交" answers the question even if NLU hears a policy topic
     if (asked == "issue_region" and SAME_AS_ADDRESS.search(text)) or (
         asked == "respondent" and NO_RESPONDENT.match(text.strip())
-    ):
+    ) or (asked == "id_number" and NO_ID.match(text.strip())):
         return False  # the question's own button
     if asked in FREE_TEXT_SLOTS:
         # a statement of some length answers the question, whatever NLU thinks of it
@@ -530,6 +535,9 @@ def _answer_requested(
             value = _answer_category(state, text, turn, result)
             if value is None:
                 return
+        elif asked == "id_number" and NO_ID.match(text.strip()):
+            value = ""  # left out on purpose: not asked again, stored as empty
+            result.say(NO_ID_NOTE)
         elif asked == "issue_region" and SAME_AS_ADDRESS.search(text) and state.get("address"):
             home = region.parse_region(str(state.get("address")))
             value = home.text if home else state.get("address")
@@ -578,6 +586,11 @@ def _failed(slot: str, exc: InvalidField, result: TurnResult, *, human_requested
     result.failures[slot] = count
     if count >= MAX_FAILURES_BEFORE_HUMAN and human_requested:
         result.say(exc.user_message + "\n您的转人工请求工作人员已经收到，接入后会在这里回复您；在此之前也可以接着填写。")
+    elif count >= MAX_FAILURES_BEFORE_HUMAN and slot == "id_number":
+        result.say(
+            exc.user_message + "\n如果暂时不方便提供，可以回复“暂不提供”；也可以回复“转人工”，由工作人员协助您。",
+            NO_ID_BUTTON, HUMAN_BUTTON,
+        )
     elif count >= MAX_FAILURES_BEFORE_HUMAN:
         result.say(
             exc.user_message + "\n如果不方便填写，可以回复“转人工”，由工作人员协助您。",

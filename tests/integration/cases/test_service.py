@@ -108,6 +108,11 @@ def test_submit_stores_every_field_exactly(session_factory: sessionmaker) -> Non
     assert case.due_at == acceptance_due(NOW)
 
 
+def test_an_id_number_left_out_in_chat_is_stored_as_none(session_factory: sessionmaker) -> None:
+    result = do_submit_petition(session_factory, submission(idempotency_key="k-no-id", id_number=""), now=NOW)
+    assert get_case(session_factory, result.case_no).id_number is None
+
+
 def test_audit_row_written(session_factory: sessionmaker) -> None:
     result = do_submit_petition(session_factory, submission(), now=NOW)
     events = get_case(session_factory, result.case_no).events

@@ -133,3 +133,28 @@ def test_a_suggestion_is_not_asked_when_it_happened() -> None:
     assert result.next_slot == "facts"
     grievance = process_turn(state("respondent", consent=True, petition_type="grievance"), turn("没有"), TODAY)
     assert "occurred_on" not in grievance.updates
+
+
+def test_after_failures_the_id_number_may_be_left_out() -> None:
+    stuck = state("id_number", consent=True, petition_type="grievance", petitioner_name="周建国")
+    stuck.failures = {"id_number": 2}
+    offer = process_turn(stuck, turn("北京市朝阳区"), TODAY)
+    assert "暂不提供" in texts(offer)
+    assert [b.title for r in offer.replies for b in r.buttons] == ["暂不提供", "转人工"]
+
+    skipped = process_turn(stuck, turn("暂不提供"), TODAY)
+    assert skipped.updates["id_number"] == ""
+    assert "核实身份" in texts(skipped)
+    assert skipped.next_slot == "phone"  # not asked again
+
+
+def test_the_summary_shows_a_left_out_id_number_as_not_filled() -> None:
+    from bot.intake.summary import display_value
+
+    assert display_value("id_number", "") == "（未填写）"
+
+
+def test_leaving_out_the_id_number_is_not_taken_for_a_policy_question() -> None:
+    stuck = state("id_number", consent=True, petition_type="grievance", petitioner_name="周建国")
+    result = process_turn(stuck, turn("暂不提供", "faq", 0.9), TODAY)
+    assert not result.reject and result.updates["id_number"] == ""
