@@ -91,6 +91,9 @@ SCENARIOS: list[Scenario] = [
     ("劳动仲裁裁决公司付我两万补偿金，裁决已经生效，公司就是不给。", "existing_procedure", "R04_enforcement", ("years", 2), {}),
     ("法院出了调解书，写明他分期还钱，结果一期都没还。", "existing_procedure", "R04_enforcement", ("years", 2), {}),
     ("二审判决维持原判，我觉得判错了，想申请再审。", "retrial", "R04_judgment_civil", ("months", 6), {}),
+    ("单位不给我开离职证明，新单位没法入职。", "labor_arbitration", "R13_labour", ("years", 1), {}),
+    # --- an insurance office's refusal is an administrative act, even about a hospital bill
+    ("医保局说我的住院费用不能报销，2026年11月10日给的答复。", "administrative_review", "R08_admin_within_60d", ("days", 60), {"due_date": "2027-01-09"}),
     # --- traditional characters
     ("公司拖欠我兩個月工資，老闆不接電話。", "labor_arbitration", "R13_labour", ("years", 1), {}),
 ]
