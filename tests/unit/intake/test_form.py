@@ -374,11 +374,16 @@ def test_the_parse_without_category_reads_the_same_fields() -> None:
     assert light == {k: v for k, v in full.items() if k != "category"}
 
 
-def test_a_narrative_opening_with_a_date_is_the_facts_and_the_date_is_kept() -> None:
+def open_form(text: str) -> Any:
+    """The turn result of the message that starts the form."""
     s = state(None)
     s.activating = True
+    return process_turn(s, turn(text, "start_petition"), TODAY)
+
+
+def test_a_narrative_opening_with_a_date_is_the_facts_and_the_date_is_kept() -> None:
     story = "物业从今年五月开始每月多收我们两百元停车费，问了也不给任何说法，整栋楼都有意见"
-    result = process_turn(s, turn(story, "start_petition"), TODAY)
+    result = open_form(story)
     assert result.updates["facts"] == story
     assert "occurred_on" in result.updates
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bot.intake.form import process_turn
-from tests.unit.intake.test_form import TODAY, VALID_ID, state, texts, turn
+from tests.unit.intake.test_form import TODAY, VALID_ID, open_form, state, texts, turn
 
 STORY = "我们小区旁边那个工地天天晚上十一二点还在打桩，吵得孩子没法睡觉，跟工地说了也没用"
 
@@ -103,26 +103,20 @@ def test_after_a_request_for_staff_the_form_does_not_offer_it_again() -> None:
 
 
 def test_a_short_complete_story_that_starts_the_form_is_the_facts() -> None:
-    s = state(None)
-    s.activating = True
     story = "我们村三十多户的土地被镇政府征收了，补偿款到现在没发"
-    result = process_turn(s, turn(story, "start_petition"), TODAY)
+    result = open_form(story)
     assert result.updates["facts"] == story
     assert result.updates["people_count"] == 30
 
 
 @pytest.mark.parametrize("text", ["你好，我想登记一个信访事项，需要准备什么材料吗", "我想反映一下物业的问题"])
 def test_a_question_or_a_topic_alone_is_not_the_facts(text: str) -> None:
-    s = state(None)
-    s.activating = True
-    assert "facts" not in process_turn(s, turn(text, "start_petition"), TODAY).updates
+    assert "facts" not in open_form(text).updates
 
 
 def test_a_story_with_a_question_word_inside_is_still_the_facts() -> None:
-    s = state(None)
-    s.activating = True
     story = "村里不知道为什么把我家的地收回去了，也没有给任何说法和补偿"
-    assert process_turn(s, turn(story, "start_petition"), TODAY).updates["facts"] == story
+    assert open_form(story).updates["facts"] == story
 
 
 def test_a_suggestion_is_not_asked_when_it_happened() -> None:
