@@ -584,21 +584,18 @@ def _consent_refused(result: TurnResult) -> None:
 def _failed(slot: str, exc: InvalidField, result: TurnResult, *, human_requested: bool = False) -> None:
     count = result.failures.get(slot, 0) + 1
     result.failures[slot] = count
-    if count >= MAX_FAILURES_BEFORE_HUMAN and human_requested:
+    result.next_slot = slot
+    if count < MAX_FAILURES_BEFORE_HUMAN:
+        result.say(exc.user_message)
+    elif human_requested:  # staff were asked for already: say so instead of offering them again
         result.say(exc.user_message + "\n您的转人工请求工作人员已经收到，接入后会在这里回复您；在此之前也可以接着填写。")
-    elif count >= MAX_FAILURES_BEFORE_HUMAN and slot == "id_number":
+    elif slot == "id_number":
         result.say(
             exc.user_message + "\n如果暂时不方便提供，可以回复“暂不提供”；也可以回复“转人工”，由工作人员协助您。",
             NO_ID_BUTTON, HUMAN_BUTTON,
         )
-    elif count >= MAX_FAILURES_BEFORE_HUMAN:
-        result.say(
-            exc.user_message + "\n如果不方便填写，可以回复“转人工”，由工作人员协助您。",
-            HUMAN_BUTTON,
-        )
     else:
-        result.say(exc.user_message)
-    result.next_slot = slot
+        result.say(exc.user_message + "\n如果不方便填写，可以回复“转人工”，由工作人员协助您。", HUMAN_BUTTON)
 
 
 def _finish(state: FormState, result: TurnResult, today: date) -> TurnResult:
